@@ -1,0 +1,49 @@
+# alloclab: compare WebAssembly allocators under wazero.
+#
+#   make bench   run every scenario against every guest (count $(COUNT)), keep the
+#                results under results/, and print benchstat's table of them
+#   make test    vet and test everything, every guest through the checker
+#   make guests  rebuild every .wasm from its .wat with wat2wasm (Debian's wabt)
+
+SHELL     := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
+COUNT     ?= 10
+BENCHARGS ?=
+RUN       ?= $(shell date -u +%Y%m%d-%H%M%S)
+RESULTS   := results/runs/$(RUN).txt
+
+WAT2WASM  := wat2wasm --debug-names
+WAT       := $(shell find guests harness -name '*.wat')
+
+.PHONY: bench test guests tools check
+
+# The results file is written as each benchmark finishes; the log beside it keeps
+# progress and failures. A failing guest does not stop the table: its error is in
+# the log and make exits non-zero after printing.
+bench:
+	@mkdir -p results/runs
+	@echo "# running the suite (count $(COUNT)) into $(RESULTS); progress in $(RESULTS:.txt=.log)" >&2
+	@status=0; go run ./cmd/alloclab run -count $(COUNT) $(BENCHARGS) -o $(RESULTS) 2>&1 | tee $(RESULTS:.txt=.log) >&2 || status=$$?; \
+	 go tool benchstat -col /guest $(RESULTS); \
+	 exit $$status
+
+test:
+	go vet ./...
+	go test ./...
+
+# Rebuilding gives the same bytes: the committed .wasm files are checked against
+# their sources in go test (guests/wasm_test.go).
+guests: tools $(WAT:.wat=.wasm)
+
+%.wasm: %.wat
+	$(WAT2WASM) $< -o $@
+
+tools:
+	@command -v wat2wasm >/dev/null || { echo "installing wabt (wat2wasm) with apt-get" >&2; \
+	  apt-get update -qq && apt-get install -y -qq wabt; }
+
+# check fails if gofmt or go mod tidy would change the tree.
+check:
+	test -z "$$(gofmt -l .)"
+	go mod tidy -diff

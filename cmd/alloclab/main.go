@@ -1,0 +1,110 @@
+// Command alloclab runs WebAssembly allocator guests under wazero against the lab's
+// scenarios and prints the measurements in the Go benchmark format, which benchstat
+// reads directly.
+//
+// Usage:
+//
+//	alloclab run [flags]
+//
+// Run replays every selected scenario against every selected guest and writes one
+// benchmark line per guest, scenario, mode and count to standard output; progress,
+// warnings and failures go to standard error as lines starting with "#". Flags that
+// share a name with go test's behave as they do there:
+//
+//	-guest regexp      guests to run, by name (default "." for all); a path ending in
+//	                   .wasm runs that module instead, named by its file
+//	-scenario regexp   scenarios to run, by name (default ".")
+//	-count n           timed runs of each benchmark (default 1)
+//	-short             use the short version of each scenario
+//	-engine name       wazero engine: compiler (default) or interpreter
+//	-mode list         comma-separated: replay (default; the ops run inside wazero in
+//	                   batches) and host (one wazero call per op)
+//	-limit pages       memory limit of every run, in 64 KiB pages (default 65536: 4 GiB)
+//	-oom-limit pages   memory limit of the out-of-memory pass (default 256: 16 MiB)
+//	-timeout d         time limit of each checked pass (default 2m)
+//	-o file            write the results to file as each benchmark finishes (each
+//	                   write is a complete file, renamed into place), not to stdout
+//
+// Each benchmark first replays its trace under the shadow checker, which checks
+// every block the guest hands out and measures the exact metrics; then once more
+// under the -oom-limit to find the out-of-memory point; then -count timed runs,
+// each on a fresh instance with the checker off. A guest that faults is reported
+// with the scenario and op at fault, its remaining runs are skipped, the other
+// guests' results are still written, and alloclab exits with status 1.
+//
+// The benchmark names carry /key=value parts, so benchstat can put guests side by side:
+//
+//	alloclab run -count 10 > new.txt
+//	benchstat -col /guest new.txt
+//
+// Metrics (units): ns/op, the mean time of one alloc, free, realloc or reset;
+// grow-calls, successful memory.grow calls; pages-grown and peak-pages, in 64 KiB
+// pages; peak-live-bytes, the most bytes live at once; peak-heap-bytes, the highest
+// address any block reached; heap/live, their ratio (fragmentation); oom-op,
+// oom-live-bytes and oom-live/limit, the op, the live bytes and the utilisation at
+// the first failed alloc under -oom-limit (absent when the trace fits); wasm-bytes,
+// the guest's binary size. All but ns/op are exact and declared so.
+//
+// Exit status: 0 on success, 1 if any guest failed, 2 for a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(exitCode(alloclab(ctx, os.Stdout, os.Stderr, os.Args[1:]), os.Stderr))
+}
+
+// errUsage marks an error in the command line; alloclab exits with status 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// errFailed says some guests failed; their errors were already printed.
+var errFailed = errors.New("some runs failed")
+
+func exitCode(err error, stderr io.Writer) int {
+	var u usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 2
+	case errors.As(err, &u):
+		fmt.Fprintln(stderr, "alloclab:", err)
+		return 2
+	case errors.Is(err, errFailed):
+		return 1
+	default:
+		fmt.Fprintln(stderr, "alloclab:", err)
+		return 1
+	}
+}
+
+// alloclab runs the command line args.
+func alloclab(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	if len(args) == 0 {
+		return usagef("no command: want 'alloclab run [flags]' (see go doc ./cmd/alloclab)")
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(ctx, stdout, stderr, args[1:])
+	case "help", "-h", "-help", "--help":
+		fmt.Fprintln(stdout, "usage: alloclab run [flags]; see go doc github.com/alloclab/alloclab/cmd/alloclab")
+		return nil
+	}
+	return usagef("unknown command %q: want run", args[0])
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"golang.org/x/perf/benchfmt"
+
+	"github.com/alloclab/alloclab/guests"
+	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/scenarios"
+)
+
+type runOptions struct {
+	guest, scenario, modes, engine string
+	count                          int
+	short                          bool
+	limit, oomLimit                uint
+	timeout                        time.Duration
+	output                         string
+}
+
+func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	var o runOptions
+	fs := flag.NewFlagSet("alloclab run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.guest, "guest", ".", "guests to run: a regexp of names, or a path to a .wasm module")
+	fs.StringVar(&o.scenario, "scenario", ".", "scenarios to run: a regexp of names")
+	fs.IntVar(&o.count, "count", 1, "timed runs of each benchmark")
+	fs.BoolVar(&o.short, "short", false, "use the short version of each scenario")
+	fs.StringVar(&o.engine, "engine", "compiler", "wazero engine: compiler or interpreter")
+	fs.StringVar(&o.modes, "mode", "replay", "comma-separated modes: replay, host")
+	fs.UintVar(&o.limit, "limit", harness.MaxPages, "memory limit of every run, in 64 KiB pages")
+	fs.UintVar(&o.oomLimit, "oom-limit", harness.DefaultOOMLimitPages, "memory limit of the out-of-memory pass, in 64 KiB pages")
+	fs.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "time limit of each checked pass")
+	fs.StringVar(&o.output, "o", "", "write the results to this file, as each benchmark finishes, instead of standard output")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("run: unexpected argument %q", fs.Arg(0))
+	}
+	if o.count < 1 {
+		return usagef("-count %d: want 1 or more", o.count)
+	}
+	if o.limit < 1 || o.limit > harness.MaxPages {
+		return usagef("-limit %d: want 1 to %d pages", o.limit, harness.MaxPages)
+	}
+	if o.oomLimit > harness.MaxPages {
+		return usagef("-oom-limit %d: want 0 (off) to %d pages", o.oomLimit, harness.MaxPages)
+	}
+	engine, err := harness.ParseEngine(o.engine)
+	if err != nil {
+		return usagef("-engine: %v", err)
+	}
+	var modes []harness.Mode
+	for _, m := range strings.Split(o.modes, ",") {
+		switch mode := harness.Mode(strings.TrimSpace(m)); mode {
+		case harness.Replay, harness.Host:
+			modes = append(modes, mode)
+		default:
+			return usagef("-mode: unknown mode %q (want replay or host)", m)
+		}
+	}
+	gs, err := selectGuests(o.guest)
+	if err != nil {
+		return err
+	}
+	scs, err := scenarios.Match(o.scenario)
+	if err != nil {
+		return usageError{err}
+	}
+	if len(scs) == 0 {
+		return usagef("-scenario %q matches no scenario", o.scenario)
+	}
+
+	lab := harness.NewLab()
+	defer lab.Close(context.WithoutCancel(ctx))
+	out, err := newResults(stdout, o.output)
+	if err != nil {
+		return err
+	}
+	for _, u := range harness.ExactUnits {
+		out.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: u, Key: "assume"}, OrigUnit: u, Value: "exact"})
+	}
+	config := fileConfig(engine)
+
+	type key struct {
+		guest, scenario string
+		mode            harness.Mode
+	}
+	exact := map[key]*harness.Exact{}
+	var failures []error
+	failed := map[key]bool{}
+	for c := 0; c < o.count; c++ {
+		for _, sc := range scs {
+			t := sc.Trace(o.short)
+			for _, g := range gs {
+				for _, mode := range modes {
+					if ctx.Err() != nil {
+						return fmt.Errorf("interrupted: %w", ctx.Err())
+					}
+					k := key{g.Name, sc.Name, mode}
+					if failed[k] {
+						continue
+					}
+					cfg := harness.Config{Engine: engine, Mode: mode, MemoryLimitPages: uint32(o.limit)}
+					fail := func(err error) {
+						fmt.Fprintf(stderr, "# FAIL %v\n", err)
+						failures = append(failures, err)
+						failed[k] = true
+					}
+					if exact[k] == nil {
+						checked := cfg
+						checked.Timeout = o.timeout
+						start := time.Now()
+						e, err := lab.MeasureExact(ctx, g, sc.Name, t, checked, uint32(o.oomLimit))
+						if err != nil {
+							fail(err)
+							continue
+						}
+						exact[k] = e
+						fmt.Fprintf(stderr, "# %s/%s/%s: checked %d ops in %v\n", sc.Name, g.Name, mode, e.Ops, time.Since(start).Round(time.Millisecond))
+					}
+					// Timed runs start with the memory the checked run ended with, so they
+					// time the allocator's own work; growth is measured on its own.
+					cfg.InitialPages = exact[k].PeakPages
+					p, err := lab.Run(ctx, g, sc.Name, t, cfg)
+					if err == nil && p.OOM != nil {
+						err = &harness.Fault{Guest: g.Name, Scenario: sc.Name, Op: p.OOM.Op, Err: errors.New("out of memory in a timed run, though the checked run fit")}
+					}
+					if err != nil {
+						fail(err)
+						continue
+					}
+					res := (&harness.Result{Scenario: sc.Name, Guest: g.Name, Mode: mode, Timed: p, Exact: exact[k]}).Benchfmt()
+					res.Config = config
+					if err := out.Write(res); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	if len(failures) > 0 {
+		fmt.Fprintf(stderr, "# %d failed:\n", len(failures))
+		for _, err := range failures {
+			fmt.Fprintf(stderr, "#   %v\n", err)
+		}
+		return errFailed
+	}
+	return nil
+}
+
+// selectGuests returns the lab's guests whose names match pattern, or the module
+// at pattern if it names a .wasm file.
+func selectGuests(pattern string) ([]*harness.Guest, error) {
+	if strings.HasSuffix(pattern, ".wasm") {
+		wasm, err := os.ReadFile(pattern)
+		if err != nil {
+			return nil, usagef("-guest: %v", err)
+		}
+		g, err := harness.NewGuest(strings.TrimSuffix(filepath.Base(pattern), ".wasm"), wasm)
+		if err != nil {
+			return nil, fmt.Errorf("-guest %s: %w", pattern, err)
+		}
+		return []*harness.Guest{g}, nil
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, usagef("-guest: %v", err)
+	}
+	var out []*harness.Guest
+	for _, b := range guests.All {
+		if !re.MatchString(b.Name) {
+			continue
+		}
+		g, err := harness.NewGuest(b.Name, b.Wasm)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	if len(out) == 0 {
+		return nil, usagef("-guest %q matches no guest", pattern)
+	}
+	return out, nil
+}
+
+// fileConfig describes the machine and the toolchain, as go test -bench does.
+func fileConfig(engine harness.Engine) []benchfmt.Config {
+	cfg := []benchfmt.Config{
+		{Key: "goos", Value: []byte(runtime.GOOS), File: true},
+		{Key: "goarch", Value: []byte(runtime.GOARCH), File: true},
+	}
+	if cpu := cpuName(); cpu != "" {
+		cfg = append(cfg, benchfmt.Config{Key: "cpu", Value: []byte(cpu), File: true})
+	}
+	cfg = append(cfg,
+		benchfmt.Config{Key: "go", Value: []byte(runtime.Version()), File: true},
+		benchfmt.Config{Key: "wazero", Value: []byte(moduleVersion("github.com/tetratelabs/wazero")), File: true},
+		benchfmt.Config{Key: "engine", Value: []byte(engine), File: true},
+	)
+	return cfg
+}
+
+func moduleVersion(path string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == path {
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
+}
+
+func cpuName() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+		}
+	}
+	return ""
+}

@@ -1,0 +1,90 @@
+package harness
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/alloclab/alloclab/harness/internal/hostmem"
+)
+
+// Engine is wazero's execution engine.
+type Engine string
+
+// The engines.
+const (
+	Compiler    Engine = "compiler"
+	Interpreter Engine = "interpreter"
+)
+
+// ParseEngine returns the engine named s.
+func ParseEngine(s string) (Engine, error) {
+	switch e := Engine(s); e {
+	case Compiler, Interpreter:
+		return e, nil
+	}
+	return "", fmt.Errorf("unknown engine %q (want compiler or interpreter)", s)
+}
+
+// Mode is how the harness calls the guest.
+type Mode string
+
+// The modes.
+const (
+	// Replay runs the ops inside wazero: a driver module calls the guest's exports
+	// directly, a batch of ops per host call. It measures the allocator.
+	Replay Mode = "replay"
+	// Host makes one wazero call per op, as an embedder calling its guest does.
+	Host Mode = "host"
+)
+
+// MemoryPolicy is how the host backs the guest's linear memory.
+type MemoryPolicy = hostmem.Policy
+
+// The memory policies; see package hostmem.
+const (
+	PolicyDefault         = hostmem.Default
+	PolicyCapacityFromMax = hostmem.CapacityFromMax
+	PolicyMmap            = hostmem.Mmap
+)
+
+// MaxPages is the most pages a wasm32 memory can have (4 GiB).
+const MaxPages = 1 << 16
+
+// Config says how one pass runs.
+type Config struct {
+	Engine Engine
+	Mode   Mode
+	Policy MemoryPolicy
+	// MemoryLimitPages caps the guest's memory; 0 means MaxPages. memory.grow past
+	// it fails, and the first alloc that then returns 0 is the OOM point.
+	MemoryLimitPages uint32
+	// InitialPages, if non-zero, rewrites the guest's memory to start this large.
+	InitialPages uint32
+	// Check runs every op past the shadow checker (see package shadow).
+	Check bool
+	// Timeout bounds the pass; 0 means none. A pass with a timeout runs on a runtime
+	// that can interrupt guests, which costs time on every call, so timed passes
+	// should run without one after a checked pass has vetted the same trace.
+	Timeout time.Duration
+	// Batch is the number of ops per host call in replay mode; 0 means 4096.
+	Batch int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Engine == "" {
+		c.Engine = Compiler
+	}
+	if c.Mode == "" {
+		c.Mode = Replay
+	}
+	if c.Policy == "" {
+		c.Policy = PolicyDefault
+	}
+	if c.MemoryLimitPages == 0 || c.MemoryLimitPages > MaxPages {
+		c.MemoryLimitPages = MaxPages
+	}
+	if c.Batch <= 0 {
+		c.Batch = 4096
+	}
+	return c
+}

@@ -1,0 +1,212 @@
+package harness
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alloclab/alloclab/guests"
+	"github.com/alloclab/alloclab/scenarios"
+)
+
+var modes = []Mode{Replay, Host}
+
+// loadFixture loads testdata/NAME.wasm, built from NAME.wat by make guests.
+func loadFixture(t *testing.T, name string) *Guest {
+	t.Helper()
+	wasm, err := os.ReadFile("testdata/" + name + ".wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewGuest(name, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// blocksTrace allocates n blocks of size bytes, then frees them in order.
+func blocksTrace(n int, size uint32) *scenarios.Trace {
+	var b scenarios.Builder
+	slots := make([]uint32, n)
+	for i := range slots {
+		slots[i] = b.Alloc(size, 8)
+	}
+	for _, s := range slots {
+		b.Free(s)
+	}
+	return b.Trace()
+}
+
+func newLab(t *testing.T) *Lab {
+	lab := NewLab()
+	t.Cleanup(func() { lab.Close(context.Background()) })
+	return lab
+}
+
+// TestCheckerCatchesFaults runs faulty guests of our own and checks the checker
+// names the op and the fault, in both modes.
+func TestCheckerCatchesFaults(t *testing.T) {
+	tests := []struct {
+		guest string
+		op    int
+		want  string
+	}{
+		{"overlap", 1, "block [0x238, 0x620) overlaps live block [0x40, 0x428) from op 0"},
+		{"misaligned", 0, "block 0x44 is not aligned to 8"},
+		{"outofbounds", 65, "block [0xfe28, 0x10210) is out of bounds: memory is 65536 bytes"},
+		{"corrupt", 201, "block [0x428, 0x810) from op 1 was corrupted at byte 0 (0x428): its contents changed while it was live"},
+		{"trap", 99, "trapped: wasm error: unreachable"},
+		{"hang", 99, "did not finish within the time limit of 1s"},
+	}
+	lab := newLab(t)
+	trace := blocksTrace(200, 1000)
+	for _, tc := range tests {
+		for _, mode := range modes {
+			t.Run(tc.guest+"/"+string(mode), func(t *testing.T) {
+				g := loadFixture(t, tc.guest)
+				_, err := lab.Run(context.Background(), g, "blocks", trace, Config{Mode: mode, Check: true, Timeout: time.Second})
+				f, ok := err.(*Fault)
+				if !ok {
+					t.Fatalf("got error %v, want a *Fault", err)
+				}
+				if f.Guest != tc.guest || f.Scenario != "blocks" || f.Op != tc.op || !strings.Contains(f.Err.Error(), tc.want) {
+					t.Fatalf("got fault %q (op %d), want op %d: %q", f, f.Op, tc.op, tc.want)
+				}
+			})
+		}
+	}
+}
+
+// TestExactMetrics checks the deterministic metrics of a bump allocator with a
+// known layout (heap from byte 64) on a known trace, exactly.
+func TestExactMetrics(t *testing.T) {
+	lab := newLab(t)
+	g := loadFixture(t, "minimal")
+	// 100 blocks of 1000 B end at 64 + 100000 = 100064: two pages, one grow.
+	// Under a one-page limit, block 65 would end at 66064 > 65536: the OOM point.
+	want := Exact{
+		Ops: 200, GrowCalls: 1, PagesGrown: 1, PeakPages: 2,
+		PeakLiveBytes: 100000, PeakHeapBytes: 100064,
+		OOM: &OOMPoint{Op: 65, LiveBytes: 65000}, OOMLimitPages: 1, WasmBytes: g.Size(),
+	}
+	for _, mode := range modes {
+		t.Run(string(mode), func(t *testing.T) {
+			got, err := lab.MeasureExact(context.Background(), g, "blocks", blocksTrace(100, 1000), Config{Mode: mode}, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *got.OOM != *want.OOM {
+				t.Errorf("OOM point %+v, want %+v", *got.OOM, *want.OOM)
+			}
+			got.OOM = want.OOM
+			if *got != want {
+				t.Errorf("got %+v\nwant %+v", *got, want)
+			}
+			if f := got.Fragmentation(); f != 1.00064 {
+				t.Errorf("fragmentation %v, want 1.00064", f)
+			}
+		})
+	}
+}
+
+// TestShims checks a guest without realloc and reset: realloc is emulated (alloc,
+// copy, free, checked to keep the contents) and reset is lowered to frees.
+func TestShims(t *testing.T) {
+	var b scenarios.Builder
+	a := b.Alloc(100, 8)
+	b.Realloc(a, 5000)
+	c := b.Alloc(300, 16)
+	b.Realloc(a, 50)
+	b.Realloc(c, 7000)
+	b.Reset()
+	b.Alloc(10, 8)
+	trace := b.Trace()
+	lab := newLab(t)
+	g := loadFixture(t, "minimal")
+	for _, mode := range modes {
+		t.Run(string(mode), func(t *testing.T) {
+			p, err := lab.Run(context.Background(), g, "shims", trace, Config{Mode: mode, Check: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The reset became two frees.
+			if p.Ops != len(trace.Ops)+1 {
+				t.Errorf("ran %d ops, want %d", p.Ops, len(trace.Ops)+1)
+			}
+		})
+	}
+}
+
+// TestGuestsPassChurn runs every guest of the lab through the checker on churn in
+// both modes, which must agree on every exact metric.
+func TestGuestsPassChurn(t *testing.T) {
+	lab := newLab(t)
+	sc, err := scenarios.Lookup("churn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace := sc.Trace(true)
+	for _, b := range guests.All {
+		t.Run(b.Name, func(t *testing.T) {
+			g, err := NewGuest(b.Name, b.Wasm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var first *Exact
+			for _, mode := range modes {
+				e, err := lab.MeasureExact(context.Background(), g, sc.Name, trace, Config{Mode: mode}, DefaultOOMLimitPages)
+				if err != nil {
+					t.Fatalf("%s: %v", mode, err)
+				}
+				if e.PeakLiveBytes != trace.Stats().PeakLiveBytes {
+					t.Errorf("%s: peak live bytes %d, want the trace's %d", mode, e.PeakLiveBytes, trace.Stats().PeakLiveBytes)
+				}
+				if first == nil {
+					first = e
+				} else if !sameExact(first, e) {
+					t.Errorf("replay and host disagree:\nreplay %+v\nhost   %+v", *first, *e)
+				}
+			}
+		})
+	}
+}
+
+func sameExact(a, b *Exact) bool {
+	x, y := *a, *b
+	if (x.OOM == nil) != (y.OOM == nil) || x.OOM != nil && *x.OOM != *y.OOM {
+		return false
+	}
+	x.OOM, y.OOM = nil, nil
+	return x == y
+}
+
+func TestNewGuestRefusesBadModules(t *testing.T) {
+	bad, err := os.ReadFile("testdata/badabi.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile("testdata/minimal.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		wasm []byte
+		want string
+	}{
+		{"badabi", bad, "guest badabi does not keep the allocator ABI: alloc has type (i32) -> (i32), want (i32, i32) -> (i32); exports no free"},
+		{"truncated", good[:len(good)/2], "guest truncated: not a valid WebAssembly module"},
+		{"magic", []byte("\x7fELF\x02\x01\x01\x00"), "guest magic: not a valid WebAssembly module"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewGuest(tc.name, tc.wasm)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,134 @@
+// Package hostmem backs guest linear memory on the host through wazero's
+// experimental.MemoryAllocator, so the harness sees every memory.grow: how many,
+// how many pages, and how long the host took to provide them.
+//
+// Three policies: Default does what wazero does with no allocator configured (append
+// on each grow, which copies the whole memory); CapacityFromMax reserves the maximum
+// up front, as RuntimeConfig.WithMemoryCapacityFromMax does; Mmap reserves the
+// maximum as address space with mmap and commits pages as the guest grows.
+package hostmem
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// Policy names a way of backing linear memory.
+type Policy string
+
+// The policies.
+const (
+	Default         Policy = "default"
+	CapacityFromMax Policy = "capacity-from-max"
+	Mmap            Policy = "mmap"
+)
+
+// Policies lists every policy, in the order tables show them.
+var Policies = []Policy{Default, CapacityFromMax, Mmap}
+
+// ParsePolicy returns the policy named s.
+func ParsePolicy(s string) (Policy, error) {
+	for _, p := range Policies {
+		if string(p) == s {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("unknown memory policy %q (want default, capacity-from-max or mmap)", s)
+}
+
+// Stats count what one memory's growth cost.
+type Stats struct {
+	Grows    int           // successful memory.grow calls with a non-zero delta
+	GrowTime time.Duration // time the host spent providing the new pages
+	Failed   int           // grows the backing refused
+}
+
+// Allocator is an experimental.MemoryAllocator that counts into Stats.
+type Allocator struct {
+	Policy Policy
+	Stats  Stats
+	mem    experimental.LinearMemory
+}
+
+// Allocate implements experimental.MemoryAllocator.
+func (a *Allocator) Allocate(capacity, maxBytes uint64) experimental.LinearMemory {
+	var inner experimental.LinearMemory
+	switch a.Policy {
+	case CapacityFromMax:
+		inner = &sliceMemory{capacity: maxBytes}
+	case Mmap:
+		inner = newMmapMemory(maxBytes)
+	default:
+		inner = &sliceMemory{capacity: capacity, appendOnGrow: true}
+	}
+	a.mem = inner
+	return &counting{inner: inner, stats: &a.Stats}
+}
+
+// Close frees the backing of the memory this allocator made, if any.
+func (a *Allocator) Close() {
+	if a.mem != nil {
+		a.mem.Free()
+		a.mem = nil
+	}
+}
+
+// counting wraps a LinearMemory and counts its grows; the first Reallocate is
+// wazero sizing the memory at instantiation, not a grow.
+type counting struct {
+	inner experimental.LinearMemory
+	stats *Stats
+	size  uint64
+	sized bool
+}
+
+func (c *counting) Reallocate(size uint64) []byte {
+	start := time.Now()
+	buf := c.inner.Reallocate(size)
+	if !c.sized {
+		// Touch the initial pages now, so the kernel's first-touch faults are not
+		// paid inside a timed run.
+		for i := 0; i < len(buf); i += 4096 {
+			buf[i] = 0
+		}
+		c.sized = true
+	} else if buf == nil {
+		c.stats.Failed++
+	} else if size > c.size {
+		c.stats.Grows++
+		c.stats.GrowTime += time.Since(start)
+	}
+	if buf != nil {
+		c.size = size
+	}
+	return buf
+}
+
+func (c *counting) Free() { c.inner.Free() }
+
+// sliceMemory is a Go slice. With appendOnGrow it grows as wazero's own memory does
+// (append, so the runtime reallocates and copies when capacity runs out); otherwise
+// it makes its whole capacity at once.
+type sliceMemory struct {
+	buf          []byte
+	capacity     uint64
+	appendOnGrow bool
+}
+
+func (m *sliceMemory) Reallocate(size uint64) []byte {
+	switch {
+	case m.buf == nil:
+		m.buf = make([]byte, size, max(size, m.capacity))
+	case size <= uint64(cap(m.buf)):
+		m.buf = m.buf[:size]
+	case m.appendOnGrow:
+		m.buf = append(m.buf, make([]byte, size-uint64(len(m.buf)))...)
+	default:
+		return nil
+	}
+	return m.buf
+}
+
+func (m *sliceMemory) Free() { m.buf = nil }

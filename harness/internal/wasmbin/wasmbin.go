@@ -1,0 +1,113 @@
+// Package wasmbin reads and rewrites the few parts of a WebAssembly binary the
+// harness needs before it compiles a guest: the limits of its memory.
+//
+// See https://webassembly.github.io/spec/core/binary/modules.html
+package wasmbin
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+var header = []byte{0, 'a', 's', 'm', 1, 0, 0, 0}
+
+const memorySection = 5
+
+// Limits are a memory's page limits; HasMax says whether Max is declared.
+type Limits struct {
+	Min, Max uint32
+	HasMax   bool
+}
+
+// MemoryLimits returns the limits of the module's own (not imported) memory.
+func MemoryLimits(wasm []byte) (Limits, error) {
+	_, lim, _, err := findMemory(wasm)
+	return lim, err
+}
+
+// SetMinPages returns a copy of wasm whose memory starts with pages pages. A declared
+// maximum below pages is raised to it.
+func SetMinPages(wasm []byte, pages uint32) ([]byte, error) {
+	sec, lim, limStart, err := findMemory(wasm)
+	if err != nil {
+		return nil, err
+	}
+	lim.Min = pages
+	if lim.HasMax && lim.Max < pages {
+		lim.Max = pages
+	}
+	var body []byte
+	body = append(body, wasm[sec.start:limStart]...) // section body up to the limits
+	if lim.HasMax {
+		body = append(body, 1)
+		body = binary.AppendUvarint(body, uint64(lim.Min))
+		body = binary.AppendUvarint(body, uint64(lim.Max))
+	} else {
+		body = append(body, 0)
+		body = binary.AppendUvarint(body, uint64(lim.Min))
+	}
+	body = append(body, wasm[sec.limEnd:sec.end]...)
+	out := append([]byte(nil), wasm[:sec.idStart+1]...)
+	out = binary.AppendUvarint(out, uint64(len(body)))
+	out = append(out, body...)
+	return append(out, wasm[sec.end:]...), nil
+}
+
+type section struct {
+	idStart, start, end int // offsets: id byte, body start, body end
+	limEnd              int // memory section: end of the first memory's limits
+}
+
+// findMemory locates the memory section and decodes its first memory's limits.
+func findMemory(wasm []byte) (sec section, lim Limits, limStart int, err error) {
+	if len(wasm) < len(header) || !bytes.Equal(wasm[:4], header[:4]) {
+		return sec, lim, 0, errors.New("not a WebAssembly module (bad magic)")
+	}
+	if !bytes.Equal(wasm[4:8], header[4:]) {
+		return sec, lim, 0, fmt.Errorf("unsupported WebAssembly version % x", wasm[4:8])
+	}
+	for off := len(header); off < len(wasm); {
+		id := wasm[off]
+		size, n := binary.Uvarint(wasm[off+1:])
+		if n <= 0 || uint64(len(wasm)-off-1-n) < size {
+			return sec, lim, 0, fmt.Errorf("truncated section at byte %d", off)
+		}
+		start := off + 1 + n
+		end := start + int(size)
+		if id == memorySection {
+			sec = section{idStart: off, start: start, end: end}
+			count, n := binary.Uvarint(wasm[start:end])
+			if n <= 0 || count == 0 {
+				return sec, lim, 0, errors.New("memory section declares no memory")
+			}
+			limStart = start + n
+			p := limStart
+			if p >= end {
+				return sec, lim, 0, errors.New("truncated memory limits")
+			}
+			flags := wasm[p]
+			p++
+			if flags&^1 != 0 {
+				return sec, lim, 0, fmt.Errorf("unsupported memory flags %#x (shared or 64-bit memory)", flags)
+			}
+			v, n := binary.Uvarint(wasm[p:end])
+			if n <= 0 || v > 1<<16 {
+				return sec, lim, 0, errors.New("bad memory minimum")
+			}
+			lim.Min, p = uint32(v), p+n
+			if flags&1 != 0 {
+				v, n := binary.Uvarint(wasm[p:end])
+				if n <= 0 || v > 1<<16 {
+					return sec, lim, 0, errors.New("bad memory maximum")
+				}
+				lim.Max, lim.HasMax, p = uint32(v), true, p+n
+			}
+			sec.limEnd = p
+			return sec, lim, limStart, nil
+		}
+		off = end
+	}
+	return sec, lim, 0, errors.New("module defines no memory of its own (an imported memory is not supported)")
+}

@@ -1,0 +1,143 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"golang.org/x/perf/benchfmt"
+
+	"github.com/alloclab/alloclab/scenarios"
+)
+
+// DefaultOOMLimitPages is the fixed memory limit of the out-of-memory pass: 16 MiB.
+const DefaultOOMLimitPages = 256
+
+// DefaultTimeout bounds each checked pass.
+const DefaultTimeout = 2 * time.Minute
+
+// Exact holds a guest's deterministic metrics on a trace: every run gives the same.
+type Exact struct {
+	Ops           int    // ops in the trace as the guest ran it (resets lowered for guests without reset)
+	GrowCalls     int    // successful memory.grow calls
+	PagesGrown    uint32 // pages added by memory.grow
+	PeakPages     uint32 // memory at the end, which is its peak: wasm memory never shrinks
+	PeakLiveBytes uint64 // most bytes live at once
+	PeakHeapBytes uint64 // highest end address of any block: the heap's high-water mark
+	// OOM is the first failed alloc under OOMLimitPages, or nil if the trace fit.
+	OOM           *OOMPoint
+	OOMLimitPages uint32
+	WasmBytes     int
+}
+
+// Fragmentation is peak heap bytes over peak live bytes: 1 is perfect, 2 means the
+// heap reached twice the most the program ever had live.
+func (e *Exact) Fragmentation() float64 {
+	if e.PeakLiveBytes == 0 {
+		return 0
+	}
+	return float64(e.PeakHeapBytes) / float64(e.PeakLiveBytes)
+}
+
+// MeasureExact replays t twice under the checker: once under cfg's memory limit for
+// the growth and peak metrics, and once under oomLimitPages for the out-of-memory
+// point. Any fault ends it with a *Fault.
+func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *scenarios.Trace, cfg Config, oomLimitPages uint32) (*Exact, error) {
+	cfg.Check = true
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	p, err := l.Run(ctx, g, scenario, t, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if p.OOM != nil {
+		limit := cfg.withDefaults().MemoryLimitPages
+		return nil, &Fault{Guest: g.Name, Scenario: scenario, Op: p.OOM.Op,
+			Err: fmt.Errorf("out of memory under the run's limit of %d pages with %d bytes live", limit, p.OOM.LiveBytes)}
+	}
+	e := &Exact{
+		Ops:           p.Ops,
+		GrowCalls:     p.Grows.Grows,
+		PagesGrown:    p.Pages - p.InitialPages,
+		PeakPages:     p.Pages,
+		PeakLiveBytes: p.PeakLiveBytes,
+		PeakHeapBytes: p.HeapEnd,
+		OOMLimitPages: oomLimitPages,
+		WasmBytes:     g.Size(),
+	}
+	if oomLimitPages > 0 {
+		cfg.MemoryLimitPages = oomLimitPages
+		p, err := l.Run(ctx, g, scenario, t, cfg)
+		if err != nil {
+			return nil, err
+		}
+		e.OOM = p.OOM
+	}
+	return e, nil
+}
+
+// Result is one benchmark line: a timed pass with the exact metrics beside it.
+type Result struct {
+	Scenario, Guest string
+	Mode            Mode
+	Timed           *Pass
+	Exact           *Exact
+}
+
+// Units of the metrics, as they appear in benchfmt.
+const (
+	UnitGrowCalls     = "grow-calls"
+	UnitPagesGrown    = "pages-grown"
+	UnitPeakPages     = "peak-pages"
+	UnitPeakLiveBytes = "peak-live-bytes"
+	UnitPeakHeapBytes = "peak-heap-bytes"
+	UnitFragmentation = "heap/live"
+	UnitOOMOp         = "oom-op"
+	UnitOOMLiveBytes  = "oom-live-bytes"
+	UnitOOMUtil       = "oom-live/limit"
+	UnitWasmBytes     = "wasm-bytes"
+)
+
+// ExactUnits lists the deterministic units, declared assume=exact in the output so
+// benchstat compares them without a significance test.
+var ExactUnits = []string{
+	UnitGrowCalls, UnitPagesGrown, UnitPeakPages, UnitPeakLiveBytes, UnitPeakHeapBytes,
+	UnitFragmentation, UnitOOMOp, UnitOOMLiveBytes, UnitOOMUtil, UnitWasmBytes,
+}
+
+// Name returns the benchmark name, without the "Benchmark" prefix.
+func (r *Result) Name() string {
+	return "Alloc/scenario=" + r.Scenario + "/guest=" + r.Guest + "/mode=" + string(r.Mode)
+}
+
+// Benchfmt returns the result as a benchfmt record: Iters is the number of ops
+// timed; ns/op is the mean over them.
+func (r *Result) Benchfmt() *benchfmt.Result {
+	out := &benchfmt.Result{Name: benchfmt.Name(r.Name()), Iters: r.Timed.Ops}
+	add := func(v float64, unit string) { out.Values = append(out.Values, benchfmt.Value{Value: v, Unit: unit}) }
+	if r.Timed.Ops > 0 {
+		add(float64(r.Timed.Elapsed.Nanoseconds())/float64(r.Timed.Ops), "ns/op")
+	}
+	if e := r.Exact; e != nil {
+		add(float64(e.GrowCalls), UnitGrowCalls)
+		add(float64(e.PagesGrown), UnitPagesGrown)
+		add(float64(e.PeakPages), UnitPeakPages)
+		add(float64(e.PeakLiveBytes), UnitPeakLiveBytes)
+		add(float64(e.PeakHeapBytes), UnitPeakHeapBytes)
+		add(round(e.Fragmentation(), 4), UnitFragmentation)
+		if e.OOM != nil {
+			add(float64(e.OOM.Op), UnitOOMOp)
+			add(float64(e.OOM.LiveBytes), UnitOOMLiveBytes)
+			add(round(float64(e.OOM.LiveBytes)/(float64(e.OOMLimitPages)*PageSize), 4), UnitOOMUtil)
+		}
+		add(float64(e.WasmBytes), UnitWasmBytes)
+	}
+	return out
+}
+
+func round(v float64, digits int) float64 {
+	f, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', digits, 64), 64)
+	return f
+}

@@ -1,0 +1,357 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/alloclab/alloclab/harness/internal/hostmem"
+	"github.com/alloclab/alloclab/harness/internal/replay"
+	"github.com/alloclab/alloclab/harness/internal/shadow"
+	"github.com/alloclab/alloclab/harness/internal/wasmbin"
+	"github.com/alloclab/alloclab/scenarios"
+)
+
+// PageSize is the size of a wasm page.
+const PageSize = 1 << 16
+
+// Pass is what one replay of a trace against one fresh guest instance observed.
+type Pass struct {
+	Ops     int           // ops completed
+	Elapsed time.Duration // wall time from the first op to the last, instantiation excluded
+	// OOM is the first alloc or realloc that returned 0, which ends the pass.
+	OOM *OOMPoint
+
+	InitialPages, Pages uint32 // memory at the start and at the end (wasm memory never shrinks)
+	Grows               hostmem.Stats
+
+	// Checked passes only: the shadow's peaks.
+	PeakLiveBytes uint64
+	HeapEnd       uint64 // highest end address of any block handed out
+}
+
+// OOMPoint is where a guest first failed to allocate.
+type OOMPoint struct {
+	Op        int    // index of the failing op
+	LiveBytes uint64 // bytes live just before it
+}
+
+// Fault is a guest's failure: a trap, a hang, or a block the checker refused.
+type Fault struct {
+	Guest, Scenario string
+	Op              int // -1 when the guest failed before the first op
+	Err             error
+}
+
+func (f *Fault) Error() string {
+	if f.Op < 0 {
+		return fmt.Sprintf("guest %s, scenario %s: %v", f.Guest, f.Scenario, f.Err)
+	}
+	return fmt.Sprintf("guest %s, scenario %s, op %d: %v", f.Guest, f.Scenario, f.Op, f.Err)
+}
+
+func (f *Fault) Unwrap() error { return f.Err }
+
+// errFault unwinds a guest call after a checker hook recorded a fault.
+var errFault = errors.New("checker fault")
+
+// Run replays trace t of scenario against a fresh instance of g once. An error is
+// a *Fault naming the guest, the scenario and the op, or a failure of the lab.
+func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.Trace, cfg Config) (*Pass, error) {
+	cfg = cfg.withDefaults()
+	fault := func(op int, err error) error { return &Fault{Guest: g.Name, Scenario: scenario, Op: op, Err: err} }
+	if !g.HasReset {
+		t = lowered(t)
+	}
+	if cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+	}
+	r := l.runtime(ctx, cfg)
+	inst, err := l.instantiate(ctx, r, g, cfg)
+	if err != nil {
+		return nil, fault(-1, err)
+	}
+	defer inst.close(context.WithoutCancel(ctx))
+
+	p := &pass{inst: inst, trace: t, cfg: cfg, res: &Pass{InitialPages: inst.mem.Size() / PageSize}}
+	if cfg.Check {
+		p.checker = shadow.New(inst.mem, t.Slots, true)
+	}
+	if !cfg.Check {
+		runtime.GC() // so that no collection left over from set-up runs inside the timing
+	}
+	if cfg.Mode == Host {
+		err = p.runHost(ctx)
+	} else {
+		err = p.runReplay(ctx)
+	}
+	res := p.res
+	res.Pages = inst.mem.Size() / PageSize
+	res.Grows = inst.grows.Stats
+	if p.checker != nil {
+		res.PeakLiveBytes, res.HeapEnd = p.checker.PeakLiveBytes, p.checker.HeapEnd
+	}
+	if err != nil {
+		switch {
+		case p.fault != nil:
+			err = p.fault
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			err = fmt.Errorf("did not finish within the time limit of %v", cfg.Timeout)
+		default:
+			var exit *sys.ExitError
+			if errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded {
+				err = fmt.Errorf("did not finish within the time limit of %v", cfg.Timeout)
+			} else {
+				err = fmt.Errorf("trapped: %w", err)
+			}
+		}
+		return res, fault(p.at, err)
+	}
+	if res.OOM != nil {
+		res.OOM.LiveBytes = liveBefore(t, res.OOM.Op)
+	}
+	return res, nil
+}
+
+// instance is one guest with what the driver needs beside it.
+type instance struct {
+	modules []api.Module // closed in reverse order
+	guest   api.Module
+	mem     api.Memory
+	grows   *hostmem.Allocator
+
+	alloc, free, realloc, reset api.Function // host mode calls these
+	driver                      api.Module
+	before, after               func(stack []uint64) // the checker's hooks, set per pass
+}
+
+func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Config) (*instance, error) {
+	wasm := g.Wasm
+	if cfg.InitialPages > 0 {
+		var err error
+		if wasm, err = wasmbin.SetMinPages(wasm, cfg.InitialPages); err != nil {
+			return nil, fmt.Errorf("setting initial pages: %w", err)
+		}
+	}
+	if g.ImportsWASI {
+		if err := r.provideWASI(ctx); err != nil {
+			return nil, err
+		}
+	}
+	inst := &instance{grows: &hostmem.Allocator{Policy: cfg.Policy}}
+	ok := false
+	defer func() {
+		if !ok {
+			inst.close(ctx)
+		}
+	}()
+	add := func(name string, wasm []byte, ctx context.Context) (api.Module, error) {
+		cm, err := r.compile(ctx, wasm)
+		if err != nil {
+			return nil, err
+		}
+		m, err := r.rt.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName(name).WithStartFunctions())
+		if err != nil {
+			return nil, err
+		}
+		inst.modules = append(inst.modules, m)
+		return m, nil
+	}
+
+	guest, err := add("guest", wasm, experimental.WithMemoryAllocator(ctx, inst.grows))
+	if err != nil {
+		return nil, err
+	}
+	inst.guest, inst.mem = guest, guest.ExportedMemory("memory")
+	if g.HasInitialize {
+		if _, err := guest.ExportedFunction("_initialize").Call(ctx); err != nil {
+			return nil, fmt.Errorf("_initialize: %w", err)
+		}
+	}
+	reallocShim, resetShim := replay.ReallocEmulated, replay.ResetAbsent
+	if g.HasRealloc {
+		reallocShim = replay.ReallocReexport
+	}
+	if g.HasReset {
+		resetShim = replay.ResetReexport
+	}
+	re, err := add("abi.realloc", reallocShim, ctx)
+	if err != nil {
+		return nil, fmt.Errorf("realloc shim: %w", err)
+	}
+	rs, err := add("abi.reset", resetShim, ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reset shim: %w", err)
+	}
+	inst.alloc, inst.free = guest.ExportedFunction("alloc"), guest.ExportedFunction("free")
+	inst.realloc, inst.reset = re.ExportedFunction("realloc"), rs.ExportedFunction("reset")
+
+	hooks, err := r.rt.NewHostModuleBuilder("checker").
+		NewFunctionBuilder().WithGoFunction(api.GoFunc(func(_ context.Context, stack []uint64) { inst.before(stack) }),
+		[]api.ValueType{i32}, nil).Export("before").
+		NewFunctionBuilder().WithGoFunction(api.GoFunc(func(_ context.Context, stack []uint64) { inst.after(stack) }),
+		[]api.ValueType{i32, i32}, nil).Export("after").
+		Instantiate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("checker hooks: %w", err)
+	}
+	inst.modules = append(inst.modules, hooks)
+	if inst.driver, err = add("driver", replay.Driver, ctx); err != nil {
+		return nil, fmt.Errorf("driver: %w", err)
+	}
+	ok = true
+	return inst, nil
+}
+
+func (inst *instance) close(ctx context.Context) {
+	for i := len(inst.modules) - 1; i >= 0; i-- {
+		inst.modules[i].Close(ctx)
+	}
+	inst.modules = nil
+	inst.grows.Close()
+}
+
+// pass is the state of one Run.
+type pass struct {
+	inst    *instance
+	trace   *scenarios.Trace
+	cfg     Config
+	checker *shadow.Checker
+	res     *Pass
+	at      int   // the op under way, for errors
+	fault   error // set by a checker hook before it unwinds the guest call
+}
+
+// check runs op i past the checker: before free and reset, after alloc and realloc.
+func (p *pass) check(i int, ptr uint32) error {
+	op := &p.trace.Ops[i]
+	switch op.Kind {
+	case scenarios.Alloc:
+		return p.checker.Allocated(i, op.Slot, op.Size, op.Align, ptr)
+	case scenarios.Realloc:
+		return p.checker.Reallocated(i, op.Slot, op.Size, op.Align, ptr)
+	case scenarios.Free:
+		return p.checker.Freeing(i, op.Slot)
+	case scenarios.Reset:
+		return p.checker.Resetting(i)
+	}
+	return fmt.Errorf("unknown op kind %v", op.Kind)
+}
+
+func (p *pass) runReplay(ctx context.Context) error {
+	ops := p.trace.Ops
+	dm := p.inst.driver.ExportedMemory("memory")
+	base := uint32(p.trace.Slots) * 4
+	need := uint64(base) + uint64(len(ops))*replay.OpBytes
+	if need > uint64(MaxPages)*PageSize {
+		return fmt.Errorf("trace of %d ops is too large to replay", len(ops))
+	}
+	if have := uint64(dm.Size()); need > have {
+		if _, ok := dm.Grow(uint32((need - have + PageSize - 1) / PageSize)); !ok {
+			return fmt.Errorf("cannot grow the driver's memory to %d bytes", need)
+		}
+	}
+	if !dm.Write(base, replay.Encode(nil, ops)) {
+		return fmt.Errorf("cannot write the trace into the driver's memory")
+	}
+	checked := uint64(0)
+	if p.checker != nil {
+		checked = 1
+		current := p.inst.driver.ExportedGlobal("current")
+		p.inst.before = func(stack []uint64) { p.hook(int(uint32(stack[0])), 0) }
+		p.inst.after = func(stack []uint64) { p.hook(int(uint32(stack[0])), uint32(stack[1])) }
+		defer func() { p.at = max(p.at, int(uint32(current.Get()))) }()
+	}
+	run := p.inst.driver.ExportedFunction("run")
+	stack := make([]uint64, 4)
+	start := time.Now()
+	for from := 0; from < len(ops); from += p.cfg.Batch {
+		to := min(from+p.cfg.Batch, len(ops))
+		p.at = from
+		stack[0], stack[1], stack[2], stack[3] = uint64(base), uint64(from), uint64(to), checked
+		if err := run.CallWithStack(ctx, stack); err != nil {
+			return err
+		}
+		if done := int(uint32(stack[0])); done < to {
+			p.res.Elapsed, p.res.Ops = time.Since(start), done
+			p.res.OOM = &OOMPoint{Op: done}
+			return nil
+		}
+	}
+	p.res.Elapsed, p.res.Ops = time.Since(start), len(ops)
+	return nil
+}
+
+// hook is the checker's host function: it records a fault and unwinds the guest.
+func (p *pass) hook(i int, ptr uint32) {
+	p.at = i
+	if err := p.check(i, ptr); err != nil {
+		p.fault = err
+		panic(errFault)
+	}
+}
+
+func (p *pass) runHost(ctx context.Context) error {
+	ops := p.trace.Ops
+	ptrs := make([]uint32, p.trace.Slots)
+	stack := make([]uint64, 4)
+	inst := p.inst
+	start := time.Now()
+	for i := range ops {
+		op := &ops[i]
+		p.at = i
+		switch op.Kind {
+		case scenarios.Alloc, scenarios.Realloc:
+			f := inst.alloc
+			stack[0], stack[1] = uint64(op.Size), uint64(op.Align)
+			if op.Kind == scenarios.Realloc {
+				f = inst.realloc
+				stack[0], stack[1], stack[2], stack[3] = uint64(ptrs[op.Slot]), uint64(op.OldSize), uint64(op.Align), uint64(op.Size)
+			}
+			if err := f.CallWithStack(ctx, stack); err != nil {
+				return err
+			}
+			ptr := uint32(stack[0])
+			if ptr == 0 {
+				p.res.Elapsed, p.res.Ops = time.Since(start), i
+				p.res.OOM = &OOMPoint{Op: i}
+				return nil
+			}
+			ptrs[op.Slot] = ptr
+			if p.checker != nil {
+				if err := p.check(i, ptr); err != nil {
+					p.fault = err
+					return err
+				}
+			}
+		case scenarios.Free, scenarios.Reset:
+			if p.checker != nil {
+				if err := p.check(i, 0); err != nil {
+					p.fault = err
+					return err
+				}
+			}
+			var err error
+			if op.Kind == scenarios.Reset {
+				err = inst.reset.CallWithStack(ctx, stack)
+			} else {
+				stack[0], stack[1], stack[2] = uint64(ptrs[op.Slot]), uint64(op.Size), uint64(op.Align)
+				err = inst.free.CallWithStack(ctx, stack)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	p.res.Elapsed, p.res.Ops = time.Since(start), len(ops)
+	return nil
+}

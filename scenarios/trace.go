@@ -1,0 +1,208 @@
+package scenarios
+
+import "fmt"
+
+// Kind says which allocator call an Op makes.
+type Kind uint8
+
+// The kinds of Op, one per ABI call.
+const (
+	Alloc   Kind = iota + 1 // alloc(Size, Align) into an empty slot
+	Free                    // free(slot's block, Size, Align), emptying the slot
+	Realloc                 // realloc(slot's block, OldSize, Align, Size)
+	Reset                   // reset(): every live block dies at once
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Alloc:
+		return "alloc"
+	case Free:
+		return "free"
+	case Realloc:
+		return "realloc"
+	case Reset:
+		return "reset"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Op is one allocator call. Blocks are named by slot, not by pointer, so one trace
+// replays against any guest: alloc fills a slot with whatever pointer the guest
+// returns, and free and realloc use the pointer the slot holds.
+type Op struct {
+	Kind    Kind
+	Slot    uint32
+	Size    uint32 // alloc and free: the block's size; realloc: the new size
+	Align   uint32 // a power of two from 1 to 4096
+	OldSize uint32 // realloc only: the size before
+}
+
+// Trace is a deterministic sequence of allocator calls.
+type Trace struct {
+	Ops   []Op
+	Slots int // slots used: one more than the largest Slot
+}
+
+// Stats are facts of a trace that hold for every correct guest.
+type Stats struct {
+	Allocs, Frees, Reallocs, Resets int
+	PeakLiveBytes                   uint64
+	AllocatedBytes                  uint64 // sum of alloc sizes and realloc growth
+}
+
+// Stats walks the trace once.
+func (t *Trace) Stats() Stats {
+	var s Stats
+	var live uint64
+	sizes := make([]uint32, t.Slots)
+	for _, op := range t.Ops {
+		switch op.Kind {
+		case Alloc:
+			s.Allocs++
+			live += uint64(op.Size)
+			s.AllocatedBytes += uint64(op.Size)
+			sizes[op.Slot] = op.Size
+		case Free:
+			s.Frees++
+			live -= uint64(op.Size)
+			sizes[op.Slot] = 0
+		case Realloc:
+			s.Reallocs++
+			live += uint64(op.Size) - uint64(op.OldSize)
+			if op.Size > op.OldSize {
+				s.AllocatedBytes += uint64(op.Size - op.OldSize)
+			}
+			sizes[op.Slot] = op.Size
+		case Reset:
+			s.Resets++
+			live = 0
+			clear(sizes)
+		}
+		s.PeakLiveBytes = max(s.PeakLiveBytes, live)
+	}
+	return s
+}
+
+// LowerResets returns the trace with every Reset replaced by a Free of each block
+// live at that point, newest first, for guests that export no reset.
+func (t *Trace) LowerResets() *Trace {
+	out := &Trace{Slots: t.Slots, Ops: make([]Op, 0, len(t.Ops))}
+	var live []Op // the Alloc op (with current size) of each live slot, in order
+	index := make([]int, t.Slots)
+	for _, op := range t.Ops {
+		switch op.Kind {
+		case Alloc:
+			index[op.Slot] = len(live)
+			live = append(live, op)
+		case Realloc:
+			live[index[op.Slot]].Size = op.Size
+		case Free:
+			i := index[op.Slot]
+			last := len(live) - 1
+			live[i] = live[last]
+			index[live[i].Slot] = i
+			live = live[:last]
+		case Reset:
+			for i := len(live) - 1; i >= 0; i-- {
+				out.Ops = append(out.Ops, Op{Kind: Free, Slot: live[i].Slot, Size: live[i].Size, Align: live[i].Align})
+			}
+			live = live[:0]
+			continue
+		}
+		out.Ops = append(out.Ops, op)
+	}
+	return out
+}
+
+// Builder records a trace, naming each new block by a free slot and remembering
+// each live block's size and alignment so frees and reallocs carry them.
+type Builder struct {
+	t      Trace
+	blocks []Op     // per slot: the live block's size and align (Size 0: empty)
+	empty  []uint32 // slots free for reuse, so the slot table stays as small as the live set
+	live   []uint32 // live slots, in no order, for picking one at random
+	at     []int    // position of each slot in live
+}
+
+// Alloc records alloc(size, align) and returns the new block's slot.
+func (b *Builder) Alloc(size, align uint32) uint32 {
+	if size == 0 {
+		size = 1
+	}
+	var slot uint32
+	if n := len(b.empty); n > 0 {
+		slot = b.empty[n-1]
+		b.empty = b.empty[:n-1]
+	} else {
+		slot = uint32(len(b.blocks))
+		b.blocks = append(b.blocks, Op{})
+		b.at = append(b.at, 0)
+		b.t.Slots = len(b.blocks)
+	}
+	b.blocks[slot] = Op{Kind: Alloc, Slot: slot, Size: size, Align: align}
+	b.at[slot] = len(b.live)
+	b.live = append(b.live, slot)
+	b.t.Ops = append(b.t.Ops, b.blocks[slot])
+	return slot
+}
+
+// Free records the free of the block in slot.
+func (b *Builder) Free(slot uint32) {
+	blk := b.blocks[slot]
+	if blk.Size == 0 {
+		panic(fmt.Sprintf("scenarios: free of empty slot %d", slot))
+	}
+	b.t.Ops = append(b.t.Ops, Op{Kind: Free, Slot: slot, Size: blk.Size, Align: blk.Align})
+	b.drop(slot)
+}
+
+// Realloc records the resize of the block in slot to size.
+func (b *Builder) Realloc(slot, size uint32) {
+	blk := &b.blocks[slot]
+	if blk.Size == 0 {
+		panic(fmt.Sprintf("scenarios: realloc of empty slot %d", slot))
+	}
+	if size == 0 {
+		size = 1
+	}
+	b.t.Ops = append(b.t.Ops, Op{Kind: Realloc, Slot: slot, Size: size, Align: blk.Align, OldSize: blk.Size})
+	blk.Size = size
+}
+
+// Reset records reset(): every live block dies.
+func (b *Builder) Reset() {
+	b.t.Ops = append(b.t.Ops, Op{Kind: Reset})
+	for len(b.live) > 0 {
+		b.drop(b.live[len(b.live)-1])
+	}
+}
+
+// Live returns the number of live blocks.
+func (b *Builder) Live() int { return len(b.live) }
+
+// LiveSlot returns the i'th live slot (0 <= i < Live()), in an order that changes
+// as blocks are freed.
+func (b *Builder) LiveSlot(i int) uint32 { return b.live[i] }
+
+// Size returns the size of the live block in slot.
+func (b *Builder) Size(slot uint32) uint32 { return b.blocks[slot].Size }
+
+// Len returns the number of ops recorded so far.
+func (b *Builder) Len() int { return len(b.t.Ops) }
+
+// Trace returns the recorded trace.
+func (b *Builder) Trace() *Trace {
+	t := b.t
+	return &t
+}
+
+func (b *Builder) drop(slot uint32) {
+	i := b.at[slot]
+	last := b.live[len(b.live)-1]
+	b.live[i] = last
+	b.at[last] = i
+	b.live = b.live[:len(b.live)-1]
+	b.blocks[slot] = Op{}
+	b.empty = append(b.empty, slot)
+}
