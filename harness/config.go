@@ -68,6 +68,8 @@ type Config struct {
 	Timeout time.Duration
 	// Batch is the number of ops per host call in replay mode; 0 means 4096.
 	Batch int
+	// MeasureHost records the host process's peak resident memory over the pass.
+	MeasureHost bool
 }
 
 func (c Config) withDefaults() Config {
@@ -88,3 +90,6 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// ParsePolicy returns the memory policy named s: default, capacity-from-max or mmap.
+func ParsePolicy(s string) (MemoryPolicy, error) { return hostmem.ParsePolicy(s) }

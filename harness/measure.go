@@ -29,6 +29,17 @@ type Exact struct {
 	OOM           *OOMPoint
 	OOMLimitPages uint32
 	WasmBytes     int
+	MarkPages     []uint32 // memory size at each Mark op of the trace
+	Samples       []Sample // utilisation over the trace
+}
+
+// MarkGrowth returns the pages grown between the trace's first and last Mark op,
+// and false if it has fewer than two.
+func (e *Exact) MarkGrowth() (uint32, bool) {
+	if len(e.MarkPages) < 2 {
+		return 0, false
+	}
+	return e.MarkPages[len(e.MarkPages)-1] - e.MarkPages[0], true
 }
 
 // Fragmentation is peak heap bytes over peak live bytes: 1 is perfect, 2 means the
@@ -66,6 +77,8 @@ func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *sc
 		PeakHeapBytes: p.HeapEnd,
 		OOMLimitPages: oomLimitPages,
 		WasmBytes:     g.Size(),
+		MarkPages:     p.MarkPages,
+		Samples:       p.Samples,
 	}
 	if oomLimitPages > 0 {
 		cfg.MemoryLimitPages = oomLimitPages
@@ -81,9 +94,16 @@ func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *sc
 // Result is one benchmark line: a timed pass with the exact metrics beside it.
 type Result struct {
 	Scenario, Guest string
+	Variant         string // extra name parts, such as "limit=16MiB"; may be empty
 	Mode            Mode
 	Timed           *Pass
 	Exact           *Exact
+	// MarkUnit names the exact metric of the pages grown between the trace's first
+	// and last Mark op; empty for none.
+	MarkUnit string
+	// Host adds the host's side of the timed pass: time spent growing memory and
+	// the process's peak resident memory.
+	Host bool
 }
 
 // Units of the metrics, as they appear in benchfmt.
@@ -98,6 +118,8 @@ const (
 	UnitOOMLiveBytes  = "oom-live-bytes"
 	UnitOOMUtil       = "oom-live/limit"
 	UnitWasmBytes     = "wasm-bytes"
+	UnitGrowSec       = "grow-sec"
+	UnitHostPeakBytes = "host-peak-bytes"
 )
 
 // ExactUnits lists the deterministic units, declared assume=exact in the output so
@@ -109,7 +131,11 @@ var ExactUnits = []string{
 
 // Name returns the benchmark name, without the "Benchmark" prefix.
 func (r *Result) Name() string {
-	return "Alloc/scenario=" + r.Scenario + "/guest=" + r.Guest + "/mode=" + string(r.Mode)
+	name := "Alloc/scenario=" + r.Scenario
+	if r.Variant != "" {
+		name += "/" + r.Variant
+	}
+	return name + "/guest=" + r.Guest + "/mode=" + string(r.Mode)
 }
 
 // Benchfmt returns the result as a benchfmt record: Iters is the number of ops
@@ -118,7 +144,11 @@ func (r *Result) Benchfmt() *benchfmt.Result {
 	out := &benchfmt.Result{Name: benchfmt.Name(r.Name()), Iters: r.Timed.Ops}
 	add := func(v float64, unit string) { out.Values = append(out.Values, benchfmt.Value{Value: v, Unit: unit}) }
 	if r.Timed.Ops > 0 {
-		add(float64(r.Timed.Elapsed.Nanoseconds())/float64(r.Timed.Ops), "ns/op")
+		add(round(float64(r.Timed.Elapsed.Nanoseconds())/float64(r.Timed.Ops), 5), "ns/op")
+	}
+	if r.Host {
+		add(r.Timed.Grows.GrowTime.Seconds(), UnitGrowSec)
+		add(float64(r.Timed.HostPeakBytes), UnitHostPeakBytes)
 	}
 	if e := r.Exact; e != nil {
 		add(float64(e.GrowCalls), UnitGrowCalls)
@@ -131,6 +161,9 @@ func (r *Result) Benchfmt() *benchfmt.Result {
 			add(float64(e.OOM.Op), UnitOOMOp)
 			add(float64(e.OOM.LiveBytes), UnitOOMLiveBytes)
 			add(round(float64(e.OOM.LiveBytes)/(float64(e.OOMLimitPages)*PageSize), 4), UnitOOMUtil)
+		}
+		if grown, ok := e.MarkGrowth(); ok && r.MarkUnit != "" {
+			add(float64(grown), r.MarkUnit)
 		}
 		add(float64(e.WasmBytes), UnitWasmBytes)
 	}

@@ -32,10 +32,28 @@ type Pass struct {
 	InitialPages, Pages uint32 // memory at the start and at the end (wasm memory never shrinks)
 	Grows               hostmem.Stats
 
-	// Checked passes only: the shadow's peaks.
+	// Checked passes only: the shadow's peaks, the memory size at each Mark op, and
+	// utilisation sampled every SampleEvery ops.
 	PeakLiveBytes uint64
 	HeapEnd       uint64 // highest end address of any block handed out
+	MarkPages     []uint32
+	Samples       []Sample
+
+	// HostPeakBytes is how far the host process's peak resident memory rose above
+	// what it held at the start of the pass (Config.MeasureHost; Linux only).
+	HostPeakBytes uint64
 }
+
+// Sample is the state of the heap after one op of a checked pass.
+type Sample struct {
+	Op        int
+	LiveBytes uint64
+	HeapBytes uint64 // the heap's high-water mark so far
+	Pages     uint32
+}
+
+// Samples is the number of utilisation samples a checked pass takes.
+const Samples = 100
 
 // OOMPoint is where a guest first failed to allocate.
 type OOMPoint struct {
@@ -78,16 +96,21 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.T
 	r := l.runtime(ctx, cfg)
 	inst, err := l.instantiate(ctx, r, g, cfg)
 	if err != nil {
-		return nil, fault(-1, err)
+		return nil, fault(-1, fmt.Errorf("instantiating: %w", err))
 	}
 	defer inst.close(context.WithoutCancel(ctx))
 
-	p := &pass{inst: inst, trace: t, cfg: cfg, res: &Pass{InitialPages: inst.mem.Size() / PageSize}}
+	p := &pass{inst: inst, trace: t, cfg: cfg, res: &Pass{InitialPages: inst.mem.Size() / PageSize},
+		sampleEvery: max(1, len(t.Ops)/Samples)}
 	if cfg.Check {
 		p.checker = shadow.New(inst.mem, t.Slots, true)
 	}
 	if !cfg.Check {
 		runtime.GC() // so that no collection left over from set-up runs inside the timing
+	}
+	var rss func() uint64
+	if cfg.MeasureHost {
+		rss = hostmem.PeakRSS()
 	}
 	if cfg.Mode == Host {
 		err = p.runHost(ctx)
@@ -95,6 +118,9 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.T
 		err = p.runReplay(ctx)
 	}
 	res := p.res
+	if rss != nil {
+		res.HostPeakBytes = rss()
+	}
 	res.Pages = inst.mem.Size() / PageSize
 	res.Grows = inst.grows.Stats
 	if p.checker != nil {
@@ -229,12 +255,24 @@ type pass struct {
 	res     *Pass
 	at      int   // the op under way, for errors
 	fault   error // set by a checker hook before it unwinds the guest call
+
+	sampleEvery int
 }
 
-// check runs op i past the checker: before free and reset, after alloc and realloc.
+// check runs op i past the checker: before free, reset and mark, after alloc and
+// realloc.
 func (p *pass) check(i int, ptr uint32) error {
 	op := &p.trace.Ops[i]
+	if i%p.sampleEvery == 0 || i == len(p.trace.Ops)-1 {
+		c := p.checker
+		defer func() {
+			p.res.Samples = append(p.res.Samples, Sample{Op: i, LiveBytes: c.LiveBytes, HeapBytes: c.HeapEnd, Pages: p.inst.mem.Size() / PageSize})
+		}()
+	}
 	switch op.Kind {
+	case scenarios.Mark:
+		p.res.MarkPages = append(p.res.MarkPages, p.inst.mem.Size()/PageSize)
+		return nil
 	case scenarios.Alloc:
 		return p.checker.Allocated(i, op.Slot, op.Size, op.Align, ptr)
 	case scenarios.Realloc:
@@ -333,7 +371,7 @@ func (p *pass) runHost(ctx context.Context) error {
 					return err
 				}
 			}
-		case scenarios.Free, scenarios.Reset:
+		case scenarios.Free, scenarios.Reset, scenarios.Mark:
 			if p.checker != nil {
 				if err := p.check(i, 0); err != nil {
 					p.fault = err
@@ -341,9 +379,11 @@ func (p *pass) runHost(ctx context.Context) error {
 				}
 			}
 			var err error
-			if op.Kind == scenarios.Reset {
+			switch op.Kind {
+			case scenarios.Mark:
+			case scenarios.Reset:
 				err = inst.reset.CallWithStack(ctx, stack)
-			} else {
+			default:
 				stack[0], stack[1], stack[2] = uint64(ptrs[op.Slot]), uint64(op.Size), uint64(op.Align)
 				err = inst.free.CallWithStack(ctx, stack)
 			}

@@ -9,6 +9,7 @@ package scenarios
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"regexp"
 	"sync"
@@ -18,10 +19,35 @@ import (
 type Scenario struct {
 	Name    string
 	Models  string // the program whose allocation behaviour it models
-	Favours string // the strategy it should favour, and why
+	Favours string // the strategy it should favour, and what the lab found
 	Params  string // its parameters, full and -short
 	// Generate builds the trace; short gives the smaller version used by tests.
 	Generate func(short bool) *Trace
+	// MarkUnit, if set, names the metric reported for the trace's Mark ops: the
+	// pages the guest grew between the first mark and the last.
+	MarkUnit string
+	// Variants, if any, run the scenario several ways; each is a benchmark of its own.
+	Variants []Variant
+}
+
+// Variant is one way of running a scenario.
+type Variant struct {
+	Name string // extra name parts, such as "limit=16MiB"
+	// OOMLimitPages replaces the out-of-memory pass's limit, if non-zero.
+	OOMLimitPages uint32
+	// LimitPages replaces the memory limit of every pass, if non-zero.
+	LimitPages uint32
+	// Prealloc starts every pass with the memory the guest needs for the trace,
+	// learned from a first checked pass; otherwise checked passes grow on demand.
+	Prealloc bool
+	// GrowInTimedRuns starts timed passes with the guest's own initial memory, so
+	// they time memory.grow; by default they start with the memory the checked
+	// pass ended with and time the allocator's own work.
+	GrowInTimedRuns bool
+	// Policy names how the host backs linear memory (see harness.MemoryPolicy).
+	Policy string
+	// SkipOOM skips the out-of-memory pass, for variants about something else.
+	SkipOOM bool
 }
 
 // All is the registry, in the order runs and tables list them.
@@ -34,7 +60,98 @@ var All = []*Scenario{
 		Favours: "general-purpose allocators that reuse freed memory (freelist, pool); " +
 			"bump and arena never reuse it and run out of memory first.",
 		Params:   "live set 2000 blocks, 200000 ops (short: 500 blocks, 20000 ops), seed 1",
-		Generate: func(short bool) *Trace { return churn(short) },
+		Generate: churn,
+	},
+	{
+		Name: "arena-phases",
+		Models: "A server handling requests, or a game drawing frames: each phase allocates " +
+			"many objects of the small-object mix (a tenth of them temporaries freed within the " +
+			"phase) and then drops everything at once. Every phase does the same work. Guests " +
+			"with reset() get one reset per phase; the others free each live block.",
+		Favours:  "arena and bump: reset is one store, and a correct arena stops growing after the first phase.",
+		Params:   "200 phases of 2000 allocs (short: 20 phases of 500), seed 2",
+		Generate: arenaPhases,
+		MarkUnit: "pages-grown-after-phase-1",
+	},
+	{
+		Name: "pooled-objects",
+		Models: "A particle system or a graph: many fixed-size objects of three kinds (32, 64 " +
+			"and 144 B) created and destroyed at a high rate. After warm-up each death is " +
+			"replaced by a birth of the same kind, so the live count of each kind stays fixed.",
+		Favours:  "pool: O(1) class free lists, and no growth after warm-up on uniform sizes.",
+		Params:   "5000 live objects, 300000 ops (short: 1000, 30000), seed 3",
+		Generate: pooledObjects,
+		MarkUnit: "pages-grown-after-warm-up",
+	},
+	{
+		Name: "random-actions",
+		Models: "The workload of talc's WebAssembly benchmark (wasm-bench/src/lib.rs in " +
+			"SFBdragon/talc), so figures can be set beside its published talc and dlmalloc " +
+			"numbers: each action is, with equal chance, alloc of 100 to 1000 B aligned to " +
+			"8 << (trailing zeros of a random u16)/2, free of a random live block, or realloc of " +
+			"a random live block to 100 to 10000 B; 100000 actions, then everything is freed. " +
+			"Differences: a seeded PCG source instead of fastrand, and a free or realloc drawn " +
+			"while fewer than 50 blocks are live becomes an alloc, so the heap never drains. " +
+			"talc reports ms per 100000 actions: multiply ns/op by the ops per action shown in " +
+			"the trace header (about 1) and by 100000.",
+		Favours:  "general-purpose allocators with in-place realloc.",
+		Params:   "100000 actions (short: 10000), at least 50 live blocks, seed 4",
+		Generate: randomActions,
+	},
+	{
+		Name: "realloc-growth",
+		Models: "Vectors and strings being built: 64 buffers grow by doubling with realloc, " +
+			"from 16 B to a final length drawn log-uniform from 64 B to 256 KiB; a finished " +
+			"buffer is freed and a new one starts. Guests without realloc get alloc + copy + " +
+			"free from the harness's shim (guests/README.md).",
+		Favours:  "allocators that grow a block in place (freelist when the neighbour is free; bump and arena for the newest block).",
+		Params:   "64 buffers, 100000 ops (short: 16 buffers, 10000 ops), seed 5",
+		Generate: reallocGrowth,
+	},
+	{
+		Name: "fragmentation-swiss",
+		Models: "The swiss-cheese pattern: a short-lived 100 KiB temporary, then a long-lived " +
+			"1 KiB anchor, then the temporary is freed; 1000 times. Then one 1 MiB block is " +
+			"asked for: pages-grown-by-big-block says whether it fit in the memory the heap " +
+			"already had (0) or how many pages it needed, and peak-pages how large the heap got.",
+		Favours:  "allocators that reuse a freed block for the next temporary and pack the anchors together (freelist, pool); bump leaves 1000 holes.",
+		Params:   "1000 rounds (short: 100), then a 1 MiB block",
+		Generate: swissCheese,
+		MarkUnit: "pages-grown-by-big-block",
+	},
+	{
+		Name: "fragmentation-alternating",
+		Models: "The pattern that made wee_alloc grow without bound (rustwasm/wee_alloc " +
+			"issue 106): alloc 85196 B, free it, alloc 80000 B, free it, over and over. A " +
+			"correct allocator reuses the same memory every round.",
+		Favours:  "any allocator that reuses and coalesces freed memory; bump and arena grow every round.",
+		Params:   "1000 rounds (short: 100)",
+		Generate: alternating,
+		MarkUnit: "pages-grown-after-round-1",
+	},
+	{
+		Name: "prealloc-vs-grow",
+		Models: "A module whose heap grows to 256 MiB in 32 KiB blocks (about a page every " +
+			"other alloc), run with its memory pre-allocated to what it needs versus grown on " +
+			"demand from its initial size, under three host memory policies: wazero's default " +
+			"(each grow appends to a Go slice, copying the memory), capacity-from-max " +
+			"(RuntimeConfig.WithMemoryCapacityFromMax: the maximum reserved up front) and mmap " +
+			"(address space reserved, pages committed on grow). Timed runs include the growth.",
+		Favours:  "pre-allocation, or a host policy that never copies: growing under the default policy copies the whole memory again and again.",
+		Params:   "8192 blocks of 32 KiB (short: 512), memory limit 8192 pages (short: 1024)",
+		Generate: preallocVsGrow,
+		Variants: preallocVariants(),
+	},
+	{
+		Name: "oom-sweep",
+		Models: "A heap that keeps growing: the small-object mix with two allocs for every " +
+			"free, until 96 MiB are live, run under fixed memory limits of 16 MiB and 64 MiB. " +
+			"The out-of-memory point says how much of the limit a guest could use: " +
+			"oom-live/limit is live bytes over the limit at the first failed alloc.",
+		Favours:  "allocators with little overhead and fragmentation; bump and arena waste what is freed.",
+		Params:   "up to 96 MiB live (short: the same), limits 16 MiB and 64 MiB",
+		Generate: oomSweep,
+		Variants: []Variant{{Name: "limit=16MiB", OOMLimitPages: 256}, {Name: "limit=64MiB", OOMLimitPages: 1024}},
 	},
 }
 
@@ -139,6 +256,221 @@ func churn(short bool) *Trace {
 		} else {
 			b.Alloc(smallObjectSize(r), mallocAlign(r))
 		}
+	}
+	for b.Live() > 0 {
+		b.Free(b.LiveSlot(b.Live() - 1))
+	}
+	return b.Trace()
+}
+
+func arenaPhases(short bool) *Trace {
+	phases, perPhase := 200, 2000
+	if short {
+		phases, perPhase = 20, 500
+	}
+	// One phase's work, drawn once: each phase repeats it.
+	r := newRand(2)
+	type obj struct {
+		size, align uint32
+		temp        bool
+	}
+	work := make([]obj, perPhase)
+	for i := range work {
+		work[i] = obj{smallObjectSize(r), mallocAlign(r), r.IntN(10) == 0}
+	}
+	var b Builder
+	for p := 0; p < phases; p++ {
+		var temps []uint32
+		for _, o := range work {
+			s := b.Alloc(o.size, o.align)
+			if o.temp {
+				temps = append(temps, s)
+			}
+			if len(temps) == 8 {
+				for _, t := range temps {
+					b.Free(t)
+				}
+				temps = temps[:0]
+			}
+		}
+		b.Reset()
+		if p == 0 || p == phases-1 {
+			b.Mark()
+		}
+	}
+	return b.Trace()
+}
+
+func pooledObjects(short bool) *Trace {
+	live, steps := 5000, 300000
+	if short {
+		live, steps = 1000, 30000
+	}
+	kinds := []uint32{32, 64, 144}
+	r := newRand(3)
+	var b Builder
+	for b.Live() < live {
+		b.Alloc(kinds[r.IntN(len(kinds))], 8)
+	}
+	b.Mark()
+	for b.Len() < steps {
+		// A death and a birth of the same kind.
+		slot := b.LiveSlot(r.IntN(b.Live()))
+		size := b.Size(slot)
+		b.Free(slot)
+		b.Alloc(size, 8)
+	}
+	b.Mark()
+	for b.Live() > 0 {
+		b.Free(b.LiveSlot(b.Live() - 1))
+	}
+	return b.Trace()
+}
+
+func randomActions(short bool) *Trace {
+	actions := 100000
+	if short {
+		actions = 10000
+	}
+	r := newRand(4)
+	var b Builder
+	for done := 0; done < actions; done++ {
+		action := r.IntN(3)
+		if b.Live() < 50 {
+			action = 0
+		}
+		switch action {
+		case 0:
+			size := uint32(100 + r.IntN(901))
+			align := uint32(8) << (bits.TrailingZeros16(uint16(r.Uint32())) / 2)
+			b.Alloc(size, align)
+		case 1:
+			b.Free(b.LiveSlot(r.IntN(b.Live())))
+		case 2:
+			b.Realloc(b.LiveSlot(r.IntN(b.Live())), uint32(100+r.IntN(9901)))
+		}
+	}
+	for b.Live() > 0 {
+		b.Free(b.LiveSlot(b.Live() - 1))
+	}
+	return b.Trace()
+}
+
+func reallocGrowth(short bool) *Trace {
+	buffers, steps := 64, 100000
+	if short {
+		buffers, steps = 16, 10000
+	}
+	r := newRand(5)
+	var b Builder
+	type buffer struct{ slot, size, final uint32 }
+	start := func() buffer {
+		return buffer{b.Alloc(16, 8), 16, logUniform(r, 64, 256<<10)}
+	}
+	bufs := make([]buffer, buffers)
+	for i := range bufs {
+		bufs[i] = start()
+	}
+	for b.Len() < steps {
+		buf := &bufs[r.IntN(len(bufs))]
+		if buf.size >= buf.final {
+			b.Free(buf.slot)
+			*buf = start()
+			continue
+		}
+		buf.size *= 2
+		b.Realloc(buf.slot, buf.size)
+	}
+	for _, buf := range bufs {
+		b.Free(buf.slot)
+	}
+	return b.Trace()
+}
+
+func swissCheese(short bool) *Trace {
+	rounds := 1000
+	if short {
+		rounds = 100
+	}
+	var b Builder
+	anchors := make([]uint32, 0, rounds)
+	for i := 0; i < rounds; i++ {
+		temp := b.Alloc(100<<10, 8)
+		anchors = append(anchors, b.Alloc(1<<10, 8))
+		b.Free(temp)
+	}
+	b.Mark()
+	big := b.Alloc(1<<20, 8)
+	b.Mark()
+	b.Free(big)
+	for _, a := range anchors {
+		b.Free(a)
+	}
+	return b.Trace()
+}
+
+func alternating(short bool) *Trace {
+	rounds := 1000
+	if short {
+		rounds = 100
+	}
+	var b Builder
+	for i := 0; i < rounds; i++ {
+		b.Free(b.Alloc(85196, 8))
+		b.Free(b.Alloc(80000, 8))
+		if i == 0 || i == rounds-1 {
+			b.Mark()
+		}
+	}
+	return b.Trace()
+}
+
+func preallocVsGrow(short bool) *Trace {
+	blocks := 8192
+	if short {
+		blocks = 512
+	}
+	var b Builder
+	for i := 0; i < blocks; i++ {
+		b.Alloc(32<<10, 8)
+	}
+	for b.Live() > 0 {
+		b.Free(b.LiveSlot(b.Live() - 1))
+	}
+	return b.Trace()
+}
+
+func preallocVariants() []Variant {
+	var vs []Variant
+	for _, memory := range []string{"prealloc", "grow"} {
+		for _, policy := range []string{"default", "capacity-from-max", "mmap"} {
+			vs = append(vs, Variant{
+				Name:            "memory=" + memory + "/policy=" + policy,
+				LimitPages:      8192,
+				Prealloc:        memory == "prealloc",
+				GrowInTimedRuns: memory == "grow",
+				Policy:          policy,
+				SkipOOM:         true,
+			})
+		}
+	}
+	return vs
+}
+
+func oomSweep(bool) *Trace {
+	r := newRand(9)
+	var b Builder
+	var live uint64
+	for live < 96<<20 {
+		if b.Live() > 0 && r.IntN(3) == 0 {
+			slot := b.LiveSlot(r.IntN(b.Live()))
+			live -= uint64(b.Size(slot))
+			b.Free(slot)
+			continue
+		}
+		size := logUniform(r, 16, 16<<10)
+		live += uint64(size)
+		b.Alloc(size, mallocAlign(r))
 	}
 	for b.Live() > 0 {
 		b.Free(b.LiveSlot(b.Live() - 1))

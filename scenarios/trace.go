@@ -11,6 +11,7 @@ const (
 	Free                    // free(slot's block, Size, Align), emptying the slot
 	Realloc                 // realloc(slot's block, OldSize, Align, Size)
 	Reset                   // reset(): every live block dies at once
+	Mark                    // no call: the harness notes the memory size here
 )
 
 func (k Kind) String() string {
@@ -23,6 +24,8 @@ func (k Kind) String() string {
 		return "realloc"
 	case Reset:
 		return "reset"
+	case Mark:
+		return "mark"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -168,6 +171,12 @@ func (b *Builder) Realloc(slot, size uint32) {
 	}
 	b.t.Ops = append(b.t.Ops, Op{Kind: Realloc, Slot: slot, Size: size, Align: blk.Align, OldSize: blk.Size})
 	blk.Size = size
+}
+
+// Mark records a point at which the harness notes the guest's memory size, so a
+// scenario can report the pages one stretch of ops needed.
+func (b *Builder) Mark() {
+	b.t.Ops = append(b.t.Ops, Op{Kind: Mark})
 }
 
 // Reset records reset(): every live block dies.

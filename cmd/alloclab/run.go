@@ -99,8 +99,8 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	config := fileConfig(engine)
 
 	type key struct {
-		guest, scenario string
-		mode            harness.Mode
+		guest, scenario, variant string
+		mode                     harness.Mode
 	}
 	exact := map[key]*harness.Exact{}
 	var failures []error
@@ -108,48 +108,64 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	for c := 0; c < o.count; c++ {
 		for _, sc := range scs {
 			t := sc.Trace(o.short)
-			for _, g := range gs {
-				for _, mode := range modes {
-					if ctx.Err() != nil {
-						return fmt.Errorf("interrupted: %w", ctx.Err())
-					}
-					k := key{g.Name, sc.Name, mode}
-					if failed[k] {
-						continue
-					}
-					cfg := harness.Config{Engine: engine, Mode: mode, MemoryLimitPages: uint32(o.limit)}
-					fail := func(err error) {
-						fmt.Fprintf(stderr, "# FAIL %v\n", err)
-						failures = append(failures, err)
-						failed[k] = true
-					}
-					if exact[k] == nil {
-						checked := cfg
-						checked.Timeout = o.timeout
-						start := time.Now()
-						e, err := lab.MeasureExact(ctx, g, sc.Name, t, checked, uint32(o.oomLimit))
+			variants := sc.Variants
+			if len(variants) == 0 {
+				variants = []scenarios.Variant{{}}
+			}
+			for _, v := range variants {
+				for _, g := range gs {
+					for _, mode := range modes {
+						if ctx.Err() != nil {
+							return fmt.Errorf("interrupted: %w", ctx.Err())
+						}
+						k := key{g.Name, sc.Name, v.Name, mode}
+						label := sc.Name // names the scenario and variant in errors
+						if v.Name != "" {
+							label += "/" + v.Name
+						}
+						if failed[k] {
+							continue
+						}
+						fail := func(err error) {
+							fmt.Fprintf(stderr, "# FAIL %v\n", err)
+							failures = append(failures, err)
+							failed[k] = true
+						}
+						cfg, oomLimit, err := variantConfig(v, engine, mode, uint32(o.limit), uint32(o.oomLimit))
+						if err != nil {
+							return err
+						}
+						if exact[k] == nil {
+							start := time.Now()
+							e, err := measureExact(ctx, lab, g, label, t, cfg, v, o.timeout, oomLimit)
+							if err != nil {
+								fail(err)
+								continue
+							}
+							exact[k] = e
+							fmt.Fprintf(stderr, "# %s: checked %d ops in %v\n", benchName(sc.Name, v.Name, g.Name, mode), e.Ops, time.Since(start).Round(time.Millisecond))
+						}
+						// Timed runs start with the memory the checked run ended with, so
+						// they time the allocator's own work, unless the variant times growth.
+						if v.Prealloc || !v.GrowInTimedRuns {
+							cfg.InitialPages = exact[k].PeakPages
+						}
+						p, err := lab.Run(ctx, g, label, t, cfg)
+						if err == nil && p.OOM != nil {
+							err = &harness.Fault{Guest: g.Name, Scenario: label, Op: p.OOM.Op, Err: errors.New("out of memory in a timed run, though the checked run fit")}
+						}
 						if err != nil {
 							fail(err)
 							continue
 						}
-						exact[k] = e
-						fmt.Fprintf(stderr, "# %s/%s/%s: checked %d ops in %v\n", sc.Name, g.Name, mode, e.Ops, time.Since(start).Round(time.Millisecond))
-					}
-					// Timed runs start with the memory the checked run ended with, so they
-					// time the allocator's own work; growth is measured on its own.
-					cfg.InitialPages = exact[k].PeakPages
-					p, err := lab.Run(ctx, g, sc.Name, t, cfg)
-					if err == nil && p.OOM != nil {
-						err = &harness.Fault{Guest: g.Name, Scenario: sc.Name, Op: p.OOM.Op, Err: errors.New("out of memory in a timed run, though the checked run fit")}
-					}
-					if err != nil {
-						fail(err)
-						continue
-					}
-					res := (&harness.Result{Scenario: sc.Name, Guest: g.Name, Mode: mode, Timed: p, Exact: exact[k]}).Benchfmt()
-					res.Config = config
-					if err := out.Write(res); err != nil {
-						return err
+						res := (&harness.Result{
+							Scenario: sc.Name, Variant: v.Name, Guest: g.Name, Mode: mode,
+							Timed: p, Exact: exact[k], MarkUnit: sc.MarkUnit, Host: cfg.MeasureHost,
+						}).Benchfmt()
+						res.Config = config
+						if err := out.Write(res); err != nil {
+							return err
+						}
 					}
 				}
 			}
@@ -163,6 +179,47 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return errFailed
 	}
 	return nil
+}
+
+// variantConfig returns the configuration of a scenario variant's passes and its
+// out-of-memory limit.
+func variantConfig(v scenarios.Variant, engine harness.Engine, mode harness.Mode, limit, oomLimit uint32) (harness.Config, uint32, error) {
+	cfg := harness.Config{Engine: engine, Mode: mode, MemoryLimitPages: limit}
+	if v.LimitPages != 0 {
+		cfg.MemoryLimitPages = v.LimitPages
+	}
+	if v.OOMLimitPages != 0 {
+		oomLimit = v.OOMLimitPages
+	}
+	if v.SkipOOM {
+		oomLimit = 0
+	}
+	if v.Policy != "" {
+		p, err := harness.ParsePolicy(v.Policy)
+		if err != nil {
+			return cfg, 0, fmt.Errorf("variant %s: %w", v.Name, err)
+		}
+		cfg.Policy, cfg.MeasureHost = p, true
+	}
+	return cfg, oomLimit, nil
+}
+
+// measureExact runs the checked passes. A pre-allocating variant first learns the
+// pages the guest needs, then measures with its memory starting that large.
+func measureExact(ctx context.Context, lab *harness.Lab, g *harness.Guest, scenario string, t *scenarios.Trace, cfg harness.Config, v scenarios.Variant, timeout time.Duration, oomLimit uint32) (*harness.Exact, error) {
+	cfg.Timeout = timeout
+	if v.Prealloc {
+		need, err := lab.MeasureExact(ctx, g, scenario, t, cfg, 0)
+		if err != nil {
+			return nil, err
+		}
+		cfg.InitialPages = need.PeakPages
+	}
+	return lab.MeasureExact(ctx, g, scenario, t, cfg, oomLimit)
+}
+
+func benchName(scenario, variant, guest string, mode harness.Mode) string {
+	return (&harness.Result{Scenario: scenario, Variant: variant, Guest: guest, Mode: mode}).Name()
 }
 
 // selectGuests returns the lab's guests whose names match pattern, or the module

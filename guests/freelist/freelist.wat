@@ -32,10 +32,10 @@
 ;;
 ;; Memory map. Two sentinels spare every bounds check on the neighbours:
 ;;
-;;   0 .. 59      unused: address 0 is never a block
-;;   60 .. 67     prologue: a used block of 8 bytes that is never freed; it sits
+;;   0 .. 67      unused: address 0 is never a block
+;;   68 .. 75     prologue: a used block of 8 bytes that is never freed; it sits
 ;;                before the first block so that block's left neighbour is used
-;;   68 ..        the blocks, up to $heap_end
+;;   76 ..        the blocks, up to $heap_end (the first payload is at 80)
 ;;   $heap_end    epilogue: a lone header "size 0, used" in the last 4 bytes of
 ;;                memory, so the last block's right neighbour is used
 ;;
@@ -97,10 +97,10 @@
     (local $end i32)
     ;; memory.size is in 64 KiB pages; the epilogue is the last word
     (local.set $end (i32.sub (i32.shl (memory.size) (i32.const 16)) (i32.const 4)))
-    (call $set_block (i32.const 60) (i32.const 8) (i32.const 1))   ;; prologue
+    (call $set_block (i32.const 68) (i32.const 8) (i32.const 1))   ;; prologue
     (i32.store (local.get $end) (i32.const 1))                     ;; epilogue
-    (call $set_block (i32.const 68) (i32.sub (local.get $end) (i32.const 68)) (i32.const 0))
-    (call $push (i32.const 68))
+    (call $set_block (i32.const 76) (i32.sub (local.get $end) (i32.const 76)) (i32.const 0))
+    (call $push (i32.const 76))
     (global.set $heap_end (local.get $end)))
 
   ;; $grow_heap makes memory at least $req bytes long (64-bit: $req may exceed 4 GiB),
@@ -162,8 +162,10 @@
   ;; has checked, and returns $p. The used block's header is at p-4, so the bytes
   ;; [b, p-4) in front of it ("front", a multiple of 8) must go somewhere:
   ;;   0        nothing to do (always the case for align 8)
-  ;;   8        too small for a block: the block before b (used, by the invariant,
-  ;;            or the prologue) grows by 8 bytes to cover them
+  ;;   8        too small for a block: the block before b, which is used (by the
+  ;;            invariant), grows by 8 bytes to cover them. (It is never the
+  ;;            prologue: the block after it starts at 76, payload 80, and 80 + 8
+  ;;            is a multiple of no alignment above 8.)
   ;;   16 or +  split off as a free block of its own
   (func $place (param $b i32) (param $p i32) (param $need i32) (result i32)
     (local $total i32)
@@ -189,14 +191,26 @@
     (call $take (local.get $b) (local.get $total) (local.get $need))
     (local.get $p))
 
-  ;; $payload_at: the first payload address after block header $b aligned to $align,
-  ;; (b + 4 + align-1) & ~(align-1). In 64 bits, so it cannot wrap near 4 GiB.
+  ;; $payload_at: the lowest payload address at or after b+4 that is a multiple of
+  ;; $align (a power of two): (b + 4 + align-1) & ~(align-1). Computed in 64 bits,
+  ;; so it cannot wrap near the top of a 4 GiB address space.
   (func $payload_at (param $b i32) (param $align i32) (result i64)
     (local $mask i64)
-    (local.set $mask (i64.extend_i32_u (i32.sub (local.get $align) (i32.const 1))))
-    (i64.and
-      (i64.add (i64.add (i64.extend_i32_u (local.get $b)) (i64.const 4)) (local.get $mask))
-      (i64.xor (local.get $mask) (i64.const -1))))
+    local.get $align
+    i32.const 1
+    i32.sub
+    i64.extend_i32_u
+    local.set $mask  ;; mask = align - 1, e.g. 0xFFF for 4096
+    local.get $b
+    i64.extend_i32_u
+    i64.const 4
+    i64.add          ;; stack: [b+4], the lowest payload the block could have
+    local.get $mask
+    i64.add          ;; stack: [b+4+mask]
+    local.get $mask
+    i64.const -1
+    i64.xor          ;; stack: [b+4+mask, ~mask]
+    i64.and)         ;; stack: [p], b+4 rounded up to a multiple of align
 
   ;; $fit: the aligned payload address if free block $b can hold a used block of $need
   ;; bytes, else 0. The used block is [p-4, p-4+need) and must end by b+size.
@@ -267,8 +281,8 @@
       (then (call $push (local.get $start))))
     (call $place (local.get $start) (i32.wrap_i64 (local.get $p64)) (local.get $need)))
 
-  ;; $release frees the block at $b (its tag is read, not trusted to be anything but
-  ;; its size) and merges it with a free neighbour on either side.
+  ;; $release frees the block at $b, whose size is read from its header, and merges
+  ;; it with a free neighbour on either side.
   (func $release (param $b i32)
     (local $size i32)
     (local $tag i32)

@@ -120,8 +120,9 @@
 
   ;; $class returns the class index for s (1 <= s <= 2048) and align (a power
   ;; of two <= s): the smallest class >= s whose block alignment c & -c is at
-  ;; least align. The loop steps at most a few classes (e.g. s 40, align 32:
-  ;; 48 is aligned to 16 only, so 64) and always ends by class 13 (2048).
+  ;; least align. Only a 1.5x class can be too loosely aligned, and the class
+  ;; after it is a power of two >= s >= align, so the loop steps at most once
+  ;; (e.g. s 40, align 32: 48 is aligned to 16 only, so 64).
   (func $class (param $s i32) (param $align i32) (result i32)
     (local $idx i32) (local $c i32)
     (local.set $idx

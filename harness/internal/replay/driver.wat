@@ -5,7 +5,7 @@
 ;; Its own memory (not the guest's) holds:
 ;;   [0, 4*slots)   the slot table: the pointer each live slot holds
 ;;   [ops, ...)     the ops, 16 bytes each:
-;;                    byte 0   kind: 1 alloc, 2 free, 3 realloc, 4 reset
+;;                    byte 0   kind: 1 alloc, 2 free, 3 realloc, 4 reset, 5 mark
 ;;                    byte 1   log2 of the alignment
 ;;                    bytes 4  slot   (i32)
 ;;                    bytes 8  size   (i32; realloc: the new size)
@@ -19,7 +19,7 @@
   (import "abi.realloc" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
   (import "abi.reset" "reset" (func $reset))
   ;; The checker's hooks on the host, called only when $checked is set.
-  (import "checker" "before" (func $before (param i32)))     ;; op index; before free and reset
+  (import "checker" "before" (func $before (param i32)))     ;; op index; before free, reset and mark
   (import "checker" "after" (func $after (param i32 i32)))   ;; op index, pointer; after alloc and realloc
 
   (memory (export "memory") 1)
@@ -45,44 +45,49 @@
         ;; Each kind's handler follows the end of the block its br_table entry
         ;; names; every handler but the last branches on to $continue.
         (block $continue
-          (block $reset
-            (block $realloc
-              (block $free
-                (block $alloc
-                  (block $bad
-                    ;; stack: kind
-                    (br_table $bad $alloc $free $realloc $reset $bad (i32.load8_u (local.get $op))))
-                  unreachable)
-                ;; alloc(size, 1 << align_log2)
-                (local.set $p
-                  (call $alloc
-                    (i32.load offset=8 (local.get $op))
-                    (i32.shl (i32.const 1) (i32.load8_u offset=1 (local.get $op)))))
-                (if (i32.eqz (local.get $p)) (then (return (local.get $i))))
-                (i32.store (local.get $slot) (local.get $p))
-                (if (local.get $checked) (then (call $after (local.get $i) (local.get $p))))
+          (block $mark
+            (block $reset
+              (block $realloc
+                (block $free
+                  (block $alloc
+                    (block $bad
+                      ;; stack: kind
+                      (br_table $bad $alloc $free $realloc $reset $mark $bad
+                        (i32.load8_u (local.get $op))))
+                    unreachable)
+                  ;; alloc(size, 1 << align_log2)
+                  (local.set $p
+                    (call $alloc
+                      (i32.load offset=8 (local.get $op))
+                      (i32.shl (i32.const 1) (i32.load8_u offset=1 (local.get $op)))))
+                  (if (i32.eqz (local.get $p)) (then (return (local.get $i))))
+                  (i32.store (local.get $slot) (local.get $p))
+                  (if (local.get $checked) (then (call $after (local.get $i) (local.get $p))))
+                  (br $continue))
+                ;; free(slot's pointer, size, align)
+                (if (local.get $checked) (then (call $before (local.get $i))))
+                (call $free
+                  (i32.load (local.get $slot))
+                  (i32.load offset=8 (local.get $op))
+                  (i32.shl (i32.const 1) (i32.load8_u offset=1 (local.get $op))))
                 (br $continue))
-              ;; free(slot's pointer, size, align)
-              (if (local.get $checked) (then (call $before (local.get $i))))
-              (call $free
-                (i32.load (local.get $slot))
-                (i32.load offset=8 (local.get $op))
-                (i32.shl (i32.const 1) (i32.load8_u offset=1 (local.get $op))))
+              ;; realloc(slot's pointer, old size, align, new size)
+              (local.set $p
+                (call $realloc
+                  (i32.load (local.get $slot))
+                  (i32.load offset=12 (local.get $op))
+                  (i32.shl (i32.const 1) (i32.load8_u offset=1 (local.get $op)))
+                  (i32.load offset=8 (local.get $op))))
+              (if (i32.eqz (local.get $p)) (then (return (local.get $i))))
+              (i32.store (local.get $slot) (local.get $p))
+              (if (local.get $checked) (then (call $after (local.get $i) (local.get $p))))
               (br $continue))
-            ;; realloc(slot's pointer, old size, align, new size)
-            (local.set $p
-              (call $realloc
-                (i32.load (local.get $slot))
-                (i32.load offset=12 (local.get $op))
-                (i32.shl (i32.const 1) (i32.load8_u offset=1 (local.get $op)))
-                (i32.load offset=8 (local.get $op))))
-            (if (i32.eqz (local.get $p)) (then (return (local.get $i))))
-            (i32.store (local.get $slot) (local.get $p))
-            (if (local.get $checked) (then (call $after (local.get $i) (local.get $p))))
+            ;; reset()
+            (if (local.get $checked) (then (call $before (local.get $i))))
+            (call $reset)
             (br $continue))
-          ;; reset()
-          (if (local.get $checked) (then (call $before (local.get $i))))
-          (call $reset))
+          ;; mark: no call to the guest; the checker notes the memory size
+          (if (local.get $checked) (then (call $before (local.get $i)))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
     (local.get $i))
