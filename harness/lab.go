@@ -16,7 +16,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
-// Lab owns the wazero runtimes the guests run in: one per engine, memory limit and
+// Lab owns the wazero runtimes the guests run in: one per engine and
 // interruptibility, each compiling a module once. A Lab is not safe for concurrent use.
 type Lab struct {
 	cache    wazero.CompilationCache
@@ -25,7 +25,6 @@ type Lab struct {
 
 type runtimeKey struct {
 	engine        Engine
-	limit         uint32
 	interruptible bool
 }
 
@@ -50,7 +49,7 @@ func (l *Lab) Close(ctx context.Context) error {
 }
 
 func (l *Lab) runtime(ctx context.Context, cfg Config) *labRuntime {
-	key := runtimeKey{cfg.Engine, cfg.MemoryLimitPages, cfg.Timeout > 0}
+	key := runtimeKey{cfg.Engine, cfg.Timeout > 0}
 	if r, ok := l.runtimes[key]; ok {
 		return r
 	}
@@ -59,7 +58,6 @@ func (l *Lab) runtime(ctx context.Context, cfg Config) *labRuntime {
 		rc = wazero.NewRuntimeConfigInterpreter()
 	}
 	rc = rc.WithCompilationCache(l.cache).
-		WithMemoryLimitPages(cfg.MemoryLimitPages).
 		WithCloseOnContextDone(cfg.Timeout > 0)
 	r := &labRuntime{rt: wazero.NewRuntimeWithConfig(ctx, rc), compiled: map[[32]byte]wazero.CompiledModule{}}
 	l.runtimes[key] = r

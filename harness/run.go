@@ -161,12 +161,11 @@ type instance struct {
 }
 
 func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Config) (*instance, error) {
-	wasm := g.Wasm
-	if cfg.InitialPages > 0 {
-		var err error
-		if wasm, err = wasmbin.SetMinPages(wasm, cfg.InitialPages); err != nil {
-			return nil, fmt.Errorf("setting initial pages: %w", err)
-		}
+	// The limit is the guest's own memory maximum, so it binds the guest and not
+	// the driver beside it.
+	wasm, err := wasmbin.SetLimits(g.Wasm, cfg.InitialPages, cfg.MemoryLimitPages)
+	if err != nil {
+		return nil, fmt.Errorf("setting the memory limits: %w", err)
 	}
 	if g.ImportsWASI {
 		if err := r.provideWASI(ctx); err != nil {

@@ -27,16 +27,22 @@ func MemoryLimits(wasm []byte) (Limits, error) {
 	return lim, err
 }
 
-// SetMinPages returns a copy of wasm whose memory starts with pages pages. A declared
-// maximum below pages is raised to it.
-func SetMinPages(wasm []byte, pages uint32) ([]byte, error) {
+// SetLimits returns a copy of wasm whose memory starts with minPages pages (0 keeps
+// the module's own) and may grow to at most maxPages (0 keeps the module's own
+// maximum; a declared maximum below maxPages is kept).
+func SetLimits(wasm []byte, minPages, maxPages uint32) ([]byte, error) {
 	sec, lim, limStart, err := findMemory(wasm)
 	if err != nil {
 		return nil, err
 	}
-	lim.Min = pages
-	if lim.HasMax && lim.Max < pages {
-		lim.Max = pages
+	if minPages != 0 {
+		lim.Min = minPages
+	}
+	if maxPages != 0 && (!lim.HasMax || lim.Max > maxPages) {
+		lim.Max, lim.HasMax = maxPages, true
+	}
+	if lim.HasMax && lim.Min > lim.Max {
+		return nil, fmt.Errorf("initial memory of %d pages is above the limit of %d pages", lim.Min, lim.Max)
 	}
 	var body []byte
 	body = append(body, wasm[sec.start:limStart]...) // section body up to the limits
