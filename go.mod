@@ -3,6 +3,7 @@ module github.com/alloclab/alloclab
 go 1.26.8
 
 require (
+	github.com/montanaflynn/stats v0.14.0
 	github.com/tetratelabs/wazero v1.12.0
 	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da
 )

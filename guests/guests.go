@@ -31,6 +31,15 @@ var arena []byte
 //go:embed pool/pool.wasm
 var pool []byte
 
+// Rebuild: cd guests/floor && wat2wasm --debug-names floor.wat
+//
+//go:embed floor/floor.wasm
+var floor []byte
+
+// Floor is not an allocator: its blocks overlap, so it is never checked. Timing it
+// measures the lab's own overhead per op (see floor/README.md).
+var Floor = Guest{"floor", "the lab's overhead: bumps a pointer through a fixed memory, no checks", floor}
+
 // All lists the lab's guests, in the order tables show them.
 var All = []Guest{
 	{"bump", "bump a pointer; free is a no-op; reset rewinds", bump},

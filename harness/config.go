@@ -72,6 +72,9 @@ type Config struct {
 	Batch int
 	// MeasureHost records the host process's peak resident memory over the pass.
 	MeasureHost bool
+	// Latency times the pass in small pieces for tail latencies (see Latency);
+	// MeasureCall times empty calls after it (Pass.CallNs).
+	Latency, MeasureCall bool
 }
 
 func (c Config) withDefaults() Config {

@@ -96,13 +96,13 @@ type Result struct {
 	Scenario, Guest string
 	Variant         string // extra name parts, such as "limit=16MiB"; may be empty
 	Mode            Mode
-	Timed           *Pass
-	Exact           *Exact
+	Timed           *Pass  // the throughput pass: ns/op, and call-ns in host mode
+	Latency         *Pass  // the latency pass, if any: tail latencies and time spent growing
+	Exact           *Exact // nil for the floor guest, which is never checked
 	// MarkUnit names the exact metric of the pages grown between the trace's first
 	// and last Mark op; empty for none.
 	MarkUnit string
-	// Host adds the host's side of the timed pass: time spent growing memory and
-	// the process's peak resident memory.
+	// Host adds the host process's peak resident memory over the timed pass.
 	Host bool
 }
 
@@ -120,6 +120,11 @@ const (
 	UnitWasmBytes     = "wasm-bytes"
 	UnitGrowSec       = "grow-sec"
 	UnitHostPeakBytes = "host-peak-bytes"
+	UnitCallNs        = "call-ns"
+	UnitP50           = "p50-ns"
+	UnitP99           = "p99-ns"
+	UnitP999          = "p99.9-ns"
+	UnitMax           = "max-ns"
 )
 
 // ExactUnits lists the deterministic units, declared assume=exact in the output so
@@ -146,8 +151,17 @@ func (r *Result) Benchfmt() *benchfmt.Result {
 	if r.Timed.Ops > 0 {
 		add(round(float64(r.Timed.Elapsed.Nanoseconds())/float64(r.Timed.Ops), 5), "ns/op")
 	}
+	if r.Timed.CallNs > 0 {
+		add(round(r.Timed.CallNs, 4), UnitCallNs)
+	}
+	if l := r.Latency; l != nil && l.Latency != nil {
+		add(round(l.Latency.P50, 4), UnitP50)
+		add(round(l.Latency.P99, 4), UnitP99)
+		add(round(l.Latency.P999, 4), UnitP999)
+		add(round(l.Latency.Max, 4), UnitMax)
+		add(round(l.Grows.GrowTime.Seconds(), 4), UnitGrowSec)
+	}
 	if r.Host {
-		add(r.Timed.Grows.GrowTime.Seconds(), UnitGrowSec)
 		add(float64(r.Timed.HostPeakBytes), UnitHostPeakBytes)
 	}
 	if e := r.Exact; e != nil {

@@ -42,6 +42,11 @@ type Pass struct {
 	// HostPeakBytes is how far the host process's peak resident memory rose above
 	// what it held at the start of the pass (Config.MeasureHost; Linux only).
 	HostPeakBytes uint64
+	// Latency holds the pass's tail latencies (Config.Latency).
+	Latency *Latency
+	// CallNs is the median cost of one call to an empty exported function of the
+	// driver, on the same runtime, just after the pass (Config.MeasureCall).
+	CallNs float64
 }
 
 // Sample is the state of the heap after one op of a checked pass.
@@ -120,6 +125,12 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.T
 	res := p.res
 	if rss != nil {
 		res.HostPeakBytes = rss()
+	}
+	if err == nil && cfg.Latency {
+		res.Latency = p.latency.summarize(p.method)
+	}
+	if err == nil && cfg.MeasureCall {
+		res.CallNs = callCost(ctx, inst.driver.ExportedFunction("nop"))
 	}
 	res.Pages = inst.mem.Size() / PageSize
 	res.Grows = inst.grows.Stats
@@ -256,6 +267,8 @@ type pass struct {
 	fault   error // set by a checker hook before it unwinds the guest call
 
 	sampleEvery int
+	latency     latencies
+	method      string
 }
 
 // check runs op i past the checker: before free, reset and mark, after alloc and
@@ -310,13 +323,30 @@ func (p *pass) runReplay(ctx context.Context) error {
 	}
 	run := p.inst.driver.ExportedFunction("run")
 	stack := make([]uint64, 4)
+	batch := p.cfg.Batch
+	var overhead time.Duration
+	if p.cfg.Latency {
+		batch = LatencyBatch
+		overhead = median(1001, func() time.Duration {
+			stack[0], stack[1], stack[2], stack[3] = uint64(base), 0, 0, 0
+			t0 := time.Now()
+			_ = run.CallWithStack(ctx, stack)
+			return time.Since(t0)
+		})
+		p.method = fmt.Sprintf("batches of %d ops, less the median cost of an empty batch (%v)", batch, overhead)
+		p.latency = make(latencies, 0, len(ops)/batch+1)
+	}
 	start := time.Now()
-	for from := 0; from < len(ops); from += p.cfg.Batch {
-		to := min(from+p.cfg.Batch, len(ops))
+	for from := 0; from < len(ops); from += batch {
+		to := min(from+batch, len(ops))
 		p.at = from
 		stack[0], stack[1], stack[2], stack[3] = uint64(base), uint64(from), uint64(to), checked
+		t0 := time.Now()
 		if err := run.CallWithStack(ctx, stack); err != nil {
 			return err
+		}
+		if p.cfg.Latency {
+			p.latency = append(p.latency, float64(max(time.Since(t0)-overhead, 0).Nanoseconds())/float64(to-from))
 		}
 		if done := int(uint32(stack[0])); done < to {
 			p.res.Elapsed, p.res.Ops = time.Since(start), done
@@ -342,10 +372,24 @@ func (p *pass) runHost(ctx context.Context) error {
 	ptrs := make([]uint32, p.trace.Slots)
 	stack := make([]uint64, 4)
 	inst := p.inst
+	var overhead time.Duration
+	var t0 time.Time
+	if p.cfg.Latency {
+		overhead = median(1001, func() time.Duration { t0 := time.Now(); return time.Since(t0) })
+		p.method = fmt.Sprintf("each op timed alone, less the median cost of reading the clock (%v)", overhead)
+		p.latency = make(latencies, 0, len(ops))
+	}
 	start := time.Now()
 	for i := range ops {
 		op := &ops[i]
 		p.at = i
+		if p.cfg.Latency {
+			// An op's time runs from its start to the next op's start.
+			if i > 0 {
+				p.latency = append(p.latency, float64(max(time.Since(t0)-overhead, 0).Nanoseconds()))
+			}
+			t0 = time.Now()
+		}
 		switch op.Kind {
 		case scenarios.Alloc, scenarios.Realloc:
 			f := inst.alloc
@@ -392,5 +436,8 @@ func (p *pass) runHost(ctx context.Context) error {
 		}
 	}
 	p.res.Elapsed, p.res.Ops = time.Since(start), len(ops)
+	if p.cfg.Latency && len(ops) > 0 {
+		p.latency = append(p.latency, float64(max(time.Since(t0)-overhead, 0).Nanoseconds()))
+	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -28,6 +29,7 @@ type runOptions struct {
 	limit, oomLimit                uint
 	timeout                        time.Duration
 	output                         string
+	latency                        bool
 }
 
 func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -43,6 +45,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	fs.UintVar(&o.limit, "limit", harness.MaxPages, "memory limit of every run, in 64 KiB pages")
 	fs.UintVar(&o.oomLimit, "oom-limit", harness.DefaultOOMLimitPages, "memory limit of the out-of-memory pass, in 64 KiB pages")
 	fs.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "time limit of each checked pass")
+	fs.BoolVar(&o.latency, "latency", true, "run a latency pass per count for tail latencies and time spent growing")
 	fs.StringVar(&o.output, "o", "", "write the results to this file, as each benchmark finishes, instead of standard output")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -87,8 +90,6 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return usagef("-scenario %q matches no scenario", o.scenario)
 	}
 
-	lab := harness.NewLab()
-	defer lab.Close(context.WithoutCancel(ctx))
 	out, err := newResults(stdout, o.output)
 	if err != nil {
 		return err
@@ -96,18 +97,21 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	for _, u := range harness.ExactUnits {
 		out.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: u, Key: "assume"}, OrigUnit: u, Value: "exact"})
 	}
-	config := fileConfig(engine)
-
-	type key struct {
-		guest, scenario, variant string
-		mode                     harness.Mode
+	s := &suite{
+		opts:   o,
+		engine: engine,
+		lab:    harness.NewLab(),
+		out:    out,
+		config: fileConfig(engine),
+		stderr: stderr,
+		exact:  map[benchKey]*harness.Exact{},
+		failed: map[benchKey]bool{},
 	}
-	exact := map[key]*harness.Exact{}
-	var failures []error
-	failed := map[key]bool{}
+	defer s.lab.Close(context.WithoutCancel(ctx))
+	// The count loop is outermost, so the runs of one benchmark are spread over the
+	// whole run, as benchstat advises.
 	for c := 0; c < o.count; c++ {
 		for _, sc := range scs {
-			t := sc.Trace(o.short)
 			variants := sc.Variants
 			if len(variants) == 0 {
 				variants = []scenarios.Variant{{}}
@@ -118,52 +122,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 						if ctx.Err() != nil {
 							return fmt.Errorf("interrupted: %w", ctx.Err())
 						}
-						k := key{g.Name, sc.Name, v.Name, mode}
-						label := sc.Name // names the scenario and variant in errors
-						if v.Name != "" {
-							label += "/" + v.Name
-						}
-						if failed[k] {
-							continue
-						}
-						fail := func(err error) {
-							fmt.Fprintf(stderr, "# FAIL %v\n", err)
-							failures = append(failures, err)
-							failed[k] = true
-						}
-						cfg, oomLimit, err := variantConfig(v, engine, mode, uint32(o.limit), uint32(o.oomLimit))
-						if err != nil {
-							return err
-						}
-						if exact[k] == nil {
-							start := time.Now()
-							e, err := measureExact(ctx, lab, g, label, t, cfg, v, o.timeout, oomLimit)
-							if err != nil {
-								fail(err)
-								continue
-							}
-							exact[k] = e
-							fmt.Fprintf(stderr, "# %s: checked %d ops in %v\n", benchName(sc.Name, v.Name, g.Name, mode), e.Ops, time.Since(start).Round(time.Millisecond))
-						}
-						// Timed runs start with the memory the checked run ended with, so
-						// they time the allocator's own work, unless the variant times growth.
-						if v.Prealloc || !v.GrowInTimedRuns {
-							cfg.InitialPages = exact[k].PeakPages
-						}
-						p, err := lab.Run(ctx, g, label, t, cfg)
-						if err == nil && p.OOM != nil {
-							err = &harness.Fault{Guest: g.Name, Scenario: label, Op: p.OOM.Op, Err: errors.New("out of memory in a timed run, though the checked run fit")}
-						}
-						if err != nil {
-							fail(err)
-							continue
-						}
-						res := (&harness.Result{
-							Scenario: sc.Name, Variant: v.Name, Guest: g.Name, Mode: mode,
-							Timed: p, Exact: exact[k], MarkUnit: sc.MarkUnit, Host: cfg.MeasureHost,
-						}).Benchfmt()
-						res.Config = config
-						if err := out.Write(res); err != nil {
+						if err := s.bench(ctx, sc, v, g, mode); err != nil {
 							return err
 						}
 					}
@@ -171,14 +130,101 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 			}
 		}
 	}
-	if len(failures) > 0 {
-		fmt.Fprintf(stderr, "# %d failed:\n", len(failures))
-		for _, err := range failures {
+	if len(s.failures) > 0 {
+		fmt.Fprintf(stderr, "# %d failed:\n", len(s.failures))
+		for _, err := range s.failures {
 			fmt.Fprintf(stderr, "#   %v\n", err)
 		}
 		return errFailed
 	}
 	return nil
+}
+
+type benchKey struct {
+	guest, scenario, variant string
+	mode                     harness.Mode
+}
+
+// suite is the state of one alloclab run.
+type suite struct {
+	opts     runOptions
+	engine   harness.Engine
+	lab      *harness.Lab
+	out      *results
+	config   []benchfmt.Config
+	stderr   io.Writer
+	exact    map[benchKey]*harness.Exact // measured once per benchmark
+	failed   map[benchKey]bool
+	failures []error
+}
+
+// bench runs one count of one benchmark and writes its line. A guest's fault is
+// reported and remembered, and its later counts skipped; only a failure to write
+// the results is returned.
+func (s *suite) bench(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, g *harness.Guest, mode harness.Mode) error {
+	k := benchKey{g.Name, sc.Name, v.Name, mode}
+	if s.failed[k] {
+		return nil
+	}
+	label := sc.Name // names the scenario and variant in errors
+	if v.Name != "" {
+		label += "/" + v.Name
+	}
+	fail := func(err error) error {
+		fmt.Fprintf(s.stderr, "# FAIL %v\n", err)
+		s.failures = append(s.failures, err)
+		s.failed[k] = true
+		return nil
+	}
+	t := sc.Trace(s.opts.short)
+	cfg, oomLimit, err := variantConfig(v, s.engine, mode, uint32(s.opts.limit), uint32(s.opts.oomLimit))
+	if err != nil {
+		return err
+	}
+	floor := g.Name == guests.Floor.Name
+	e := s.exact[k]
+	if e == nil && !floor {
+		start := time.Now()
+		e, err = measureExact(ctx, s.lab, g, label, t, cfg, v, s.opts.timeout, oomLimit)
+		if err != nil {
+			return fail(err)
+		}
+		s.exact[k] = e
+		fmt.Fprintf(s.stderr, "# %s: checked %d ops in %v\n", benchName(sc.Name, v.Name, g.Name, mode), e.Ops, time.Since(start).Round(time.Millisecond))
+	}
+
+	// The throughput pass starts with the memory the checked pass ended with, so it
+	// times the allocator's own work, unless the variant times growth.
+	timed := cfg
+	timed.MeasureCall = mode == harness.Host
+	if e != nil && (v.Prealloc || !v.GrowInTimedRuns) {
+		timed.InitialPages = e.PeakPages
+	}
+	p, err := s.lab.Run(ctx, g, label, t, timed)
+	if err == nil && p.OOM != nil {
+		err = &harness.Fault{Guest: g.Name, Scenario: label, Op: p.OOM.Op, Err: errors.New("out of memory in a timed run, though the checked run fit")}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	res := &harness.Result{Scenario: sc.Name, Variant: v.Name, Guest: g.Name, Mode: mode,
+		Timed: p, Exact: e, MarkUnit: sc.MarkUnit, Host: cfg.MeasureHost}
+
+	// The latency pass grows memory on demand (unless the variant pre-allocates), so
+	// memory.grow shows in the tail and in the time spent growing.
+	if s.opts.latency {
+		lat := cfg
+		lat.MeasureHost, lat.Latency = false, true
+		if e != nil && v.Prealloc {
+			lat.InitialPages = e.PeakPages
+		}
+		if res.Latency, err = s.lab.Run(ctx, g, label, t, lat); err != nil {
+			return fail(err)
+		}
+	}
+	rec := res.Benchfmt()
+	rec.Config = s.config
+	return s.out.Write(rec)
 }
 
 // variantConfig returns the configuration of a scenario variant's passes and its
@@ -241,7 +287,7 @@ func selectGuests(pattern string) ([]*harness.Guest, error) {
 		return nil, usagef("-guest: %v", err)
 	}
 	var out []*harness.Guest
-	for _, b := range guests.All {
+	for _, b := range append(slices.Clip(guests.All), guests.Floor) {
 		if !re.MatchString(b.Name) {
 			continue
 		}

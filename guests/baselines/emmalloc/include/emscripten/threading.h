@@ -1,0 +1,2 @@
+// Shim: unused in single-threaded builds.
+#pragma once

@@ -1,0 +1,3 @@
+module github.com/alloclab/alloclab/guests/baselines/goruntime
+
+go 1.26

@@ -1,0 +1,55 @@
+// Command goruntime is the go-runtime baseline: allocator ABI v1
+// (guests/README.md) over Go's own garbage-collected heap, built for wasip1 as a
+// reactor (-buildmode=c-shared, which exports _initialize).
+//
+// Every block is a []byte that a map keeps reachable until free deletes it, so
+// the measure includes what carrying a GC in linear memory costs: the runtime's
+// size, its heap metadata and the collector's headroom. Go zeroes every block and
+// throws "out of memory" (the module exits) instead of returning 0.
+//
+// It has its own go.mod so that the lab's module does not compile it.
+package main
+
+import "unsafe"
+
+// live maps each block's address to the slice that holds it.
+var live = map[uint32][]byte{}
+
+// minAlign is the alignment every Go heap object has on wasm.
+const minAlign = 8
+
+//go:wasmexport alloc
+func alloc(size, align uint32) uint32 {
+	if align <= minAlign {
+		b := make([]byte, size)
+		p := addr(b)
+		live[p] = b
+		return p
+	}
+	// Over-allocate and round up inside the slice.
+	b := make([]byte, size+align-1)
+	p := (addr(b) + align - 1) &^ (align - 1)
+	live[p] = b
+	return p
+}
+
+//go:wasmexport free
+func free(ptr, size, align uint32) {
+	delete(live, ptr)
+}
+
+//go:wasmexport realloc
+func realloc(ptr, oldSize, align, newSize uint32) uint32 {
+	p := alloc(newSize, align)
+	copy(bytesAt(p, newSize), bytesAt(ptr, min(oldSize, newSize)))
+	delete(live, ptr)
+	return p
+}
+
+// addr returns the linear-memory address of b's first byte.
+func addr(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
+
+// bytesAt returns the n bytes at linear-memory address p.
+func bytesAt(p, n uint32) []byte { return unsafe.Slice((*byte)(unsafe.Pointer(uintptr(p))), n) }
+
+func main() {}
