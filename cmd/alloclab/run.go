@@ -9,9 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
