@@ -11,8 +11,8 @@
 // warnings and failures go to standard error as lines starting with "#". Flags that
 // share a name with go test's behave as they do there:
 //
-//	-guest regexp      guests to run, by name (default "." for all); a path ending in
-//	                   .wasm runs that module instead, named by its file
+//	-guest list        comma-separated: regexps of the lab's guests' names, and paths
+//	                   of .wasm modules, each named by its file (default "." for all)
 //	-scenario regexp   scenarios to run, by name (default ".")
 //	-count n           timed runs of each benchmark (default 1)
 //	-short             use the short version of each scenario

@@ -268,37 +268,49 @@ func benchName(scenario, variant, guest string, mode harness.Mode) string {
 	return (&harness.Result{Scenario: scenario, Variant: variant, Guest: guest, Mode: mode}).Name()
 }
 
-// selectGuests returns the lab's guests whose names match pattern, or the module
-// at pattern if it names a .wasm file.
-func selectGuests(pattern string) ([]*harness.Guest, error) {
-	if strings.HasSuffix(pattern, ".wasm") {
-		wasm, err := os.ReadFile(pattern)
+// selectGuests returns the guests -guest names: a comma-separated list whose
+// elements are paths of .wasm modules or regular expressions matched against the
+// names of the lab's guests.
+func selectGuests(list string) ([]*harness.Guest, error) {
+	var out []*harness.Guest
+	seen := map[string]bool{}
+	add := func(g *harness.Guest) {
+		if !seen[g.Name] {
+			seen[g.Name] = true
+			out = append(out, g)
+		}
+	}
+	for _, pattern := range strings.Split(list, ",") {
+		if strings.HasSuffix(pattern, ".wasm") {
+			wasm, err := os.ReadFile(pattern)
+			if err != nil {
+				return nil, usagef("-guest: %v", err)
+			}
+			g, err := harness.NewGuest(strings.TrimSuffix(filepath.Base(pattern), ".wasm"), wasm)
+			if err != nil {
+				return nil, fmt.Errorf("-guest %s: %w", pattern, err)
+			}
+			add(g)
+			continue
+		}
+		re, err := regexp.Compile(pattern)
 		if err != nil {
 			return nil, usagef("-guest: %v", err)
 		}
-		g, err := harness.NewGuest(strings.TrimSuffix(filepath.Base(pattern), ".wasm"), wasm)
-		if err != nil {
-			return nil, fmt.Errorf("-guest %s: %w", pattern, err)
+		n := len(out)
+		for _, b := range append(slices.Clip(guests.All), guests.Floor) {
+			if !re.MatchString(b.Name) {
+				continue
+			}
+			g, err := harness.NewGuest(b.Name, b.Wasm)
+			if err != nil {
+				return nil, err
+			}
+			add(g)
 		}
-		return []*harness.Guest{g}, nil
-	}
-	re, err := regexp.Compile(pattern)
-	if err != nil {
-		return nil, usagef("-guest: %v", err)
-	}
-	var out []*harness.Guest
-	for _, b := range append(slices.Clip(guests.All), guests.Floor) {
-		if !re.MatchString(b.Name) {
-			continue
+		if len(out) == n {
+			return nil, usagef("-guest %q matches no guest", pattern)
 		}
-		g, err := harness.NewGuest(b.Name, b.Wasm)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	if len(out) == 0 {
-		return nil, usagef("-guest %q matches no guest", pattern)
 	}
 	return out, nil
 }

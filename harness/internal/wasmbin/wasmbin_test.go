@@ -1,0 +1,62 @@
+package wasmbin
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestSetLimits(t *testing.T) {
+	wasm, err := os.ReadFile("../../testdata/minimal.wasm") // memory 1, no max
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		min, max uint32
+		want     Limits
+		err      string
+	}{
+		{0, 0, Limits{Min: 1}, ""},
+		{300, 0, Limits{Min: 300}, ""},
+		{0, 256, Limits{Min: 1, Max: 256, HasMax: true}, ""},
+		{200, 65535, Limits{Min: 200, Max: 65535, HasMax: true}, ""},
+		{300, 256, Limits{}, "initial memory of 300 pages is above the limit of 256 pages"},
+	}
+	for _, tc := range tests {
+		out, err := SetLimits(wasm, tc.min, tc.max)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("SetLimits(%d, %d): error %v, want %q", tc.min, tc.max, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := MemoryLimits(out)
+		if err != nil || got != tc.want {
+			t.Errorf("SetLimits(%d, %d): limits %+v (%v), want %+v", tc.min, tc.max, got, err, tc.want)
+		}
+		// Lowering a declared maximum again keeps the lower one.
+		if again, _ := SetLimits(out, 0, 65535); tc.want.HasMax {
+			if l, _ := MemoryLimits(again); l.Max != tc.want.Max {
+				t.Errorf("re-limiting raised max to %d", l.Max)
+			}
+		}
+	}
+}
+
+func TestBadModules(t *testing.T) {
+	for _, tc := range []struct{ name, wasm, err string }{
+		{"empty", "", "bad magic"},
+		{"elf", "\x7fELF\x02\x01\x01\x00", "bad magic"},
+		{"version", "\x00asm\x02\x00\x00\x00", "unsupported WebAssembly version"},
+		{"truncated section", "\x00asm\x01\x00\x00\x00\x05\x10\x01", "truncated section"},
+		{"no memory", "\x00asm\x01\x00\x00\x00", "defines no memory"},
+	} {
+		_, err := MemoryLimits([]byte(tc.wasm))
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.err)
+		}
+	}
+}
