@@ -134,14 +134,14 @@ var All = []*Scenario{
 	},
 	{
 		Name: "prealloc-vs-grow",
-		Models: "A module whose heap grows to 256 MiB in 32 KiB blocks (about a page every " +
+		Models: "A module whose heap grows to 128 MiB in 32 KiB blocks (about a page every " +
 			"other alloc), run with its memory pre-allocated to what it needs versus grown on " +
 			"demand from its initial size, under three host memory policies: wazero's default " +
 			"(each grow appends to a Go slice, copying the memory), capacity-from-max " +
 			"(RuntimeConfig.WithMemoryCapacityFromMax: the maximum reserved up front) and mmap " +
 			"(address space reserved, pages committed on grow). Timed runs include the growth.",
 		Favours:  "pre-allocation, or a host policy that never copies: growing under the default policy copies the whole memory again and again.",
-		Params:   "8192 blocks of 32 KiB (short: 512), memory limit 8192 pages (short: 1024)",
+		Params:   "4096 blocks of 32 KiB (short: 512), memory limit 4096 pages",
 		Generate: preallocVsGrow,
 		Variants: preallocVariants(),
 	},
@@ -429,7 +429,7 @@ func alternating(short bool) *Trace {
 }
 
 func preallocVsGrow(short bool) *Trace {
-	blocks := 8192
+	blocks := 4096
 	if short {
 		blocks = 512
 	}
@@ -449,7 +449,7 @@ func preallocVariants() []Variant {
 		for _, policy := range []string{"default", "capacity-from-max", "mmap"} {
 			vs = append(vs, Variant{
 				Name:            "memory=" + memory + "/policy=" + policy,
-				LimitPages:      8192,
+				LimitPages:      4096,
 				Prealloc:        memory == "prealloc",
 				GrowInTimedRuns: memory == "grow",
 				Policy:          policy,

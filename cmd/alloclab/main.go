@@ -5,6 +5,10 @@
 // Usage:
 //
 //	alloclab run [flags]
+//	alloclab trace record -o out.trace [-process main|largest|NAME] [-max-ops n] [-free-live] -- command [args...]
+//	alloclab trace import -o out.trace [-source s] [-command c] [-max-ops n] [-free-live] file.mtrace
+//	alloclab trace record-wasm -o out.trace [-invoke export] [-max-ops n] [-free-live] [-timeout d] module.wasm [-- args...]
+//	alloclab trace info file.trace...
 //
 // Run replays every selected scenario against every selected guest and writes one
 // benchmark line per guest, scenario, mode and count to standard output; progress,
@@ -21,6 +25,7 @@
 //	                   batches) and host (one wazero call per op)
 //	-limit pages       memory limit of every run, in 64 KiB pages (default 65536: 4 GiB)
 //	-oom-limit pages   memory limit of the out-of-memory pass (default 256: 16 MiB)
+//	-trace file        replay this trace file (see trace below) instead of -scenario's
 //	-timeout d         time limit of each checked pass (default 2m)
 //	-o file            write the results to file as each benchmark finishes (each
 //	                   write is a complete file, renamed into place), not to stdout
@@ -44,6 +49,25 @@
 // oom-live-bytes and oom-live/limit, the op, the live bytes and the utilisation at
 // the first failed alloc under -oom-limit (absent when the trace fits); wasm-bytes,
 // the guest's binary size. All but ns/op are exact and declared so.
+//
+// Trace records a real program's allocations into a trace file that every guest
+// can replay (format and policies: scenarios/traces/README.md). Record runs a
+// dynamically linked native command under glibc's mtrace (glibc 2.34 or later: it
+// preloads libc_malloc_debug.so.0 and a shim it builds with $CC, cc, gcc or clang)
+// and keeps one process's calls: -process main (the command's own, the default),
+// largest, or an executable's base name such as cc1. Import converts a log that
+// mtrace(3) already wrote; a malformed line is an error naming the file and line.
+// Record-wasm runs a WebAssembly module under wazero with WASI (no files,
+// environment or network), calls -invoke (default _start), and records its calls
+// to malloc, calloc, realloc, free, aligned_alloc, memalign, posix_memalign and
+// Rust's __rust_alloc family, found by name in the name section or exports.
+// -max-ops n keeps the first n ops and frees what is live at the cut; -free-live
+// frees what is still live at the end. Info prints a trace file's header and
+// totals. The traces shipped with the lab are the scenarios named trace-*; run
+// -trace FILE replays your own:
+//
+//	alloclab trace record -o mine.trace -- ./myprogram input
+//	alloclab run -trace mine.trace -count 10 > mine.txt
 //
 // Exit status: 0 on success, 1 if any guest failed, 2 for a usage error.
 package main
@@ -97,14 +121,16 @@ func exitCode(err error, stderr io.Writer) int {
 // alloclab runs the command line args.
 func alloclab(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if len(args) == 0 {
-		return usagef("no command: want 'alloclab run [flags]' (see go doc ./cmd/alloclab)")
+		return usagef("no command: want run or trace (see go doc ./cmd/alloclab)")
 	}
 	switch args[0] {
 	case "run":
 		return runCmd(ctx, stdout, stderr, args[1:])
+	case "trace":
+		return traceCmd(ctx, stdout, stderr, args[1:])
 	case "help", "-h", "-help", "--help":
-		fmt.Fprintln(stdout, "usage: alloclab run [flags]; see go doc github.com/alloclab/alloclab/cmd/alloclab")
+		fmt.Fprintln(stdout, "usage: alloclab run [flags] | alloclab trace record|import|record-wasm|info ...; see go doc github.com/alloclab/alloclab/cmd/alloclab")
 		return nil
 	}
-	return usagef("unknown command %q: want run", args[0])
+	return usagef("unknown command %q: want run or trace", args[0])
 }

@@ -30,6 +30,7 @@ type runOptions struct {
 	timeout                        time.Duration
 	output                         string
 	latency                        bool
+	trace                          string
 }
 
 func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -46,6 +47,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	fs.UintVar(&o.oomLimit, "oom-limit", harness.DefaultOOMLimitPages, "memory limit of the out-of-memory pass, in 64 KiB pages")
 	fs.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "time limit of each checked pass")
 	fs.BoolVar(&o.latency, "latency", true, "run a latency pass per count for tail latencies and time spent growing")
+	fs.StringVar(&o.trace, "trace", "", "replay this trace file (from alloclab trace) as scenario trace-NAME, instead of -scenario's")
 	fs.StringVar(&o.output, "o", "", "write the results to this file, as each benchmark finishes, instead of standard output")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -82,12 +84,20 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if err != nil {
 		return err
 	}
-	scs, err := scenarios.Match(o.scenario)
-	if err != nil {
-		return usageError{err}
-	}
-	if len(scs) == 0 {
-		return usagef("-scenario %q matches no scenario", o.scenario)
+	var scs []*scenarios.Scenario
+	if o.trace != "" {
+		sc, err := traceScenario(o.trace)
+		if err != nil {
+			return fmt.Errorf("-trace: %w", err)
+		}
+		scs = append(scs, sc)
+	} else {
+		if scs, err = scenarios.Match(o.scenario); err != nil {
+			return usageError{err}
+		}
+		if len(scs) == 0 {
+			return usagef("-scenario %q matches no scenario", o.scenario)
+		}
 	}
 
 	out, err := newResults(stdout, o.output)
@@ -104,7 +114,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		out:    out,
 		config: fileConfig(engine),
 		stderr: stderr,
-		exact:  map[benchKey]*harness.Exact{},
+		exact:  map[exactKey]*harness.Exact{},
 		failed: map[benchKey]bool{},
 	}
 	defer s.lab.Close(context.WithoutCancel(ctx))
@@ -145,6 +155,14 @@ type benchKey struct {
 	mode                     harness.Mode
 }
 
+// exactKey names the checked passes of a benchmark. The host memory policy does not
+// change what a guest does, so variants that differ only in policy share them.
+type exactKey struct {
+	guest, scenario string
+	mode            harness.Mode
+	v               scenarios.Variant // without Name and Policy
+}
+
 // suite is the state of one alloclab run.
 type suite struct {
 	opts     runOptions
@@ -153,7 +171,7 @@ type suite struct {
 	out      *results
 	config   []benchfmt.Config
 	stderr   io.Writer
-	exact    map[benchKey]*harness.Exact // measured once per benchmark
+	exact    map[exactKey]*harness.Exact // measured once per benchmark
 	failed   map[benchKey]bool
 	failures []error
 }
@@ -182,14 +200,16 @@ func (s *suite) bench(ctx context.Context, sc *scenarios.Scenario, v scenarios.V
 		return err
 	}
 	floor := g.Name == guests.Floor.Name
-	e := s.exact[k]
+	ek := exactKey{g.Name, sc.Name, mode, v}
+	ek.v.Name, ek.v.Policy = "", ""
+	e := s.exact[ek]
 	if e == nil && !floor {
 		start := time.Now()
 		e, err = measureExact(ctx, s.lab, g, label, t, cfg, v, s.opts.timeout, oomLimit)
 		if err != nil {
 			return fail(err)
 		}
-		s.exact[k] = e
+		s.exact[ek] = e
 		fmt.Fprintf(s.stderr, "# %s: checked %d ops in %v\n", benchName(sc.Name, v.Name, g.Name, mode), e.Ops, time.Since(start).Round(time.Millisecond))
 	}
 

@@ -3,6 +3,7 @@ package baselines
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,44 +15,92 @@ import (
 // names lists every baseline build.sh knows, each built into out/NAME.wasm.
 var names = []string{"dlmalloc", "rust-std", "tlsf", "as-stub", "emmalloc", "go-runtime"}
 
-// TestBaselines runs each built baseline through the checker on the churn
-// scenario in both modes: no fault, and the peak of live bytes the trace says.
+var modes = []harness.Mode{harness.Replay, harness.Host}
+
+// loadBaseline loads out/NAME.wasm and checks the harness accepts it, skipping
+// the test when it has not been built.
+func loadBaseline(t *testing.T, name string) *harness.Guest {
+	t.Helper()
+	path := filepath.Join("out", name+".wasm")
+	wasm, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("%s is not built: run guests/baselines/build.sh %s", path, name)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := harness.NewGuest(name, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// checkTrace runs t through the checker in both modes with no out-of-memory
+// pass: no fault, and the peak of live bytes the trace says.
+func checkTrace(t *testing.T, lab *harness.Lab, g *harness.Guest, scenario string, trace *scenarios.Trace) {
+	t.Helper()
+	want := trace.Stats().PeakLiveBytes
+	for _, mode := range modes {
+		t.Run(string(mode), func(t *testing.T) {
+			e, err := lab.MeasureExact(context.Background(), g, scenario, trace, harness.Config{Mode: mode}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.PeakLiveBytes != want {
+				t.Errorf("peak live bytes %d, want %d from the trace", e.PeakLiveBytes, want)
+			}
+			t.Logf("%d bytes of wasm, %d pages at the end, heap/live %.3f", e.WasmBytes, e.PeakPages, e.Fragmentation())
+		})
+	}
+}
+
+func newLab(t *testing.T) *harness.Lab {
+	lab := harness.NewLab()
+	t.Cleanup(func() { lab.Close(context.Background()) })
+	return lab
+}
+
+// TestBaselines runs each built baseline through the checker on the churn scenario.
 func TestBaselines(t *testing.T) {
 	s, err := scenarios.Lookup("churn")
 	if err != nil {
 		t.Fatal(err)
 	}
 	trace := s.Trace(true)
-	want := trace.Stats().PeakLiveBytes
-	lab := harness.NewLab()
-	t.Cleanup(func() { lab.Close(context.Background()) })
-
+	lab := newLab(t)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("out", name+".wasm")
-			wasm, err := os.ReadFile(path)
-			if errors.Is(err, os.ErrNotExist) {
-				t.Skipf("%s is not built: run guests/baselines/build.sh %s", path, name)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, err := harness.NewGuest(name, wasm)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, mode := range []harness.Mode{harness.Replay, harness.Host} {
-				t.Run(string(mode), func(t *testing.T) {
-					e, err := lab.MeasureExact(context.Background(), g, s.Name, trace, harness.Config{Mode: mode}, 0)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if e.PeakLiveBytes != want {
-						t.Errorf("peak live bytes %d, want %d from the trace", e.PeakLiveBytes, want)
-					}
-					t.Logf("%d bytes of wasm, %d pages at the end, heap/live %.3f", e.WasmBytes, e.PeakPages, e.Fragmentation())
-				})
-			}
+			checkTrace(t, lab, loadBaseline(t, name), s.Name, trace)
+		})
+	}
+}
+
+// TestBaselinesAlignment runs each baseline on a trace that asks for every
+// alignment the ABI allows, 1 to 4096, with sizes from 1 byte and reallocs: the
+// wrappers' own alignment code (over-allocation in tlsf and go-runtime, Go's
+// tiny objects) is what it checks.
+func TestBaselinesAlignment(t *testing.T) {
+	r := rand.New(rand.NewPCG(4096, 1))
+	var b scenarios.Builder
+	for b.Len() < 4000 {
+		switch n, p := b.Live(), r.IntN(10); {
+		case n > 0 && p < 3:
+			b.Free(b.LiveSlot(r.IntN(n)))
+		case n > 0 && p < 5:
+			b.Realloc(b.LiveSlot(r.IntN(n)), uint32(1+r.IntN(5000)))
+		default:
+			b.Alloc(uint32(1+r.IntN(5000)), 1<<r.IntN(13))
+		}
+	}
+	for b.Live() > 0 {
+		b.Free(b.LiveSlot(b.Live() - 1))
+	}
+	trace := b.Trace()
+	lab := newLab(t)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			checkTrace(t, lab, loadBaseline(t, name), "alignment", trace)
 		})
 	}
 }

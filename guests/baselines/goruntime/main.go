@@ -15,13 +15,16 @@ import "unsafe"
 // live maps each block's address to the slice that holds it.
 var live = map[uint32][]byte{}
 
-// minAlign is the alignment every Go heap object has on wasm.
+// minAlign is the alignment of every Go heap object of 16 bytes or more on wasm.
+// Smaller pointer-free objects share 16-byte blocks (the tiny allocator), each
+// aligned by its size: to 8 when the size is a multiple of 8, else to 4, else 2.
 const minAlign = 8
 
 //go:wasmexport alloc
 func alloc(size, align uint32) uint32 {
 	if align <= minAlign {
-		b := make([]byte, size)
+		// Round the size up to a multiple of align, which the tiny allocator honours.
+		b := make([]byte, (size+align-1)&^(align-1))
 		p := addr(b)
 		live[p] = b
 		return p
@@ -40,16 +43,15 @@ func free(ptr, size, align uint32) {
 
 //go:wasmexport realloc
 func realloc(ptr, oldSize, align, newSize uint32) uint32 {
+	old := live[ptr]
 	p := alloc(newSize, align)
-	copy(bytesAt(p, newSize), bytesAt(ptr, min(oldSize, newSize)))
+	b := live[p]
+	copy(b[p-addr(b):], old[ptr-addr(old):][:min(oldSize, newSize)])
 	delete(live, ptr)
 	return p
 }
 
 // addr returns the linear-memory address of b's first byte.
 func addr(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
-
-// bytesAt returns the n bytes at linear-memory address p.
-func bytesAt(p, n uint32) []byte { return unsafe.Slice((*byte)(unsafe.Pointer(uintptr(p))), n) }
 
 func main() {}
