@@ -98,3 +98,6 @@ func (c Config) withDefaults() Config {
 
 // ParsePolicy returns the memory policy named s: default, capacity-from-max or mmap.
 func ParsePolicy(s string) (MemoryPolicy, error) { return hostmem.ParsePolicy(s) }
+
+// GrowStats counts a guest's memory.grow calls and the time the host spent on them.
+type GrowStats = hostmem.Stats

@@ -30,7 +30,7 @@ type Pass struct {
 	OOM *OOMPoint
 
 	InitialPages, Pages uint32 // memory at the start and at the end (wasm memory never shrinks)
-	Grows               hostmem.Stats
+	Grows               GrowStats
 
 	// Checked passes only: the shadow's peaks, the memory size at each Mark op, and
 	// utilisation sampled every SampleEvery ops.

@@ -1,0 +1,56 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Instance is one guest instantiated for a workload the host drives itself, call by
+// call, as an embedder does: passing data in and out, or holding guest blocks in Go
+// objects. Scenarios that replay a trace use Lab.Run instead.
+type Instance struct {
+	guest *Guest
+	inst  *instance
+	stack []uint64
+}
+
+// Instantiate instantiates g under cfg (engine, memory limit, initial pages and
+// host memory policy; the other fields do not apply). Close releases it.
+func (l *Lab) Instantiate(ctx context.Context, g *Guest, cfg Config) (*Instance, error) {
+	cfg = cfg.withDefaults()
+	inst, err := l.instantiate(ctx, l.runtime(ctx, cfg), g, cfg)
+	if err != nil {
+		return nil, &Fault{Guest: g.Name, Scenario: "instantiate", Op: -1, Err: err}
+	}
+	return &Instance{guest: g, inst: inst, stack: make([]uint64, 4)}, nil
+}
+
+// Alloc calls the guest's alloc; 0 means it could not allocate.
+func (i *Instance) Alloc(ctx context.Context, size, align uint32) (uint32, error) {
+	i.stack[0], i.stack[1] = uint64(size), uint64(align)
+	if err := i.inst.alloc.CallWithStack(ctx, i.stack); err != nil {
+		return 0, fmt.Errorf("guest %s: alloc(%d, %d): %w", i.guest.Name, size, align, err)
+	}
+	return uint32(i.stack[0]), nil
+}
+
+// Free calls the guest's free.
+func (i *Instance) Free(ctx context.Context, ptr, size, align uint32) error {
+	i.stack[0], i.stack[1], i.stack[2] = uint64(ptr), uint64(size), uint64(align)
+	if err := i.inst.free.CallWithStack(ctx, i.stack); err != nil {
+		return fmt.Errorf("guest %s: free(%#x, %d, %d): %w", i.guest.Name, ptr, size, align, err)
+	}
+	return nil
+}
+
+// Memory returns the guest's linear memory.
+func (i *Instance) Memory() api.Memory { return i.inst.mem }
+
+// GrowStats returns the memory.grow calls the guest has made so far and the time
+// the host spent on them.
+func (i *Instance) GrowStats() GrowStats { return i.inst.grows.Stats }
+
+// Close releases the instance.
+func (i *Instance) Close(ctx context.Context) { i.inst.close(ctx) }
