@@ -102,12 +102,57 @@ func TestExactMetrics(t *testing.T) {
 			if *got.OOM != *want.OOM {
 				t.Errorf("OOM point %+v, want %+v", *got.OOM, *want.OOM)
 			}
-			got.OOM, got.Samples = want.OOM, nil
+			checkHeapMap(t, "peak", got.PeakMap, HeapMap{Op: 99, MemoryBytes: 131072, HeapBytes: 100064, LiveBytes: 100000, CellBytes: 128}, [2]uint32{64, 128})
+			checkHeapMap(t, "oom", got.OOMMap, HeapMap{Op: 65, MemoryBytes: 65536, HeapBytes: 65064, LiveBytes: 65000, CellBytes: 64}, [2]uint32{0, 64})
+			got.OOM, got.Samples, got.PeakMap, got.OOMMap = want.OOM, nil, nil, nil
 			if !sameExact(got, &want) {
 				t.Errorf("got %+v\nwant %+v", *got, want)
 			}
 			if f := got.Fragmentation(); f != 1.00064 {
 				t.Errorf("fragmentation %v, want 1.00064", f)
+			}
+		})
+	}
+}
+
+// checkHeapMap checks a heap map of the minimal guest, whose blocks lie back to
+// back from byte 64: the cells must add up to the live bytes, and the first two
+// cells hold first.
+func checkHeapMap(t *testing.T, name string, got *HeapMap, want HeapMap, first [2]uint32) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: no heap map", name)
+	}
+	var sum uint64
+	for _, n := range got.Live {
+		sum += uint64(n)
+	}
+	if sum != want.LiveBytes || [2]uint32(got.Live[:2]) != first {
+		t.Errorf("%s: cells hold %d live bytes, first cells %v", name, sum, got.Live[:2])
+	}
+	if n := len(got.Live); uint64(n)*uint64(got.CellBytes) != got.MemoryBytes {
+		t.Errorf("%s: %d cells of %d bytes for %d bytes of memory", name, n, got.CellBytes, got.MemoryBytes)
+	}
+	g := *got
+	g.Live = nil
+	if !reflect.DeepEqual(g, want) {
+		t.Errorf("%s: heap map %+v, want %+v", name, g, want)
+	}
+}
+
+// TestTrapIsOOM checks a guest that traps right after its memory.grow is refused
+// gets an OOM point with the trap as the reason, in both modes.
+func TestTrapIsOOM(t *testing.T) {
+	lab := newLab(t)
+	g := loadFixture(t, "trapoom")
+	for _, mode := range modes {
+		t.Run(string(mode), func(t *testing.T) {
+			e, err := lab.MeasureExact(context.Background(), g, "blocks", blocksTrace(100, 1000), Config{Mode: mode}, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.OOM == nil || e.OOM.Op != 65 || e.OOM.LiveBytes != 65000 || !strings.Contains(e.OOM.Trap, "unreachable") {
+				t.Fatalf("OOM point %+v, want op 65 with 65000 bytes live and an unreachable trap", e.OOM)
 			}
 		})
 	}

@@ -31,6 +31,8 @@ type Exact struct {
 	WasmBytes     int
 	MarkPages     []uint32 // memory size at each Mark op of the trace
 	Samples       []Sample // utilisation over the trace
+	PeakMap       *HeapMap // the heap when live bytes first peak
+	OOMMap        *HeapMap // the heap at the first failed alloc under OOMLimitPages
 }
 
 // MarkGrowth returns the pages grown between the trace's first and last Mark op,
@@ -79,6 +81,7 @@ func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *sc
 		WasmBytes:     g.Size(),
 		MarkPages:     p.MarkPages,
 		Samples:       p.Samples,
+		PeakMap:       p.PeakMap,
 	}
 	if oomLimitPages > 0 {
 		cfg.MemoryLimitPages = oomLimitPages
@@ -86,7 +89,7 @@ func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *sc
 		if err != nil {
 			return nil, err
 		}
-		e.OOM = p.OOM
+		e.OOM, e.OOMMap = p.OOM, p.OOMMap
 	}
 	return e, nil
 }

@@ -38,6 +38,9 @@ type Pass struct {
 	HeapEnd       uint64 // highest end address of any block handed out
 	MarkPages     []uint32
 	Samples       []Sample
+	// PeakMap is the heap just after the op at which live bytes first reach their
+	// peak; OOMMap the heap just before the first failed alloc.
+	PeakMap, OOMMap *HeapMap
 
 	// HostPeakBytes is how far the host process's peak resident memory rose above
 	// what it held at the start of the pass (Config.MeasureHost; Linux only).
@@ -64,6 +67,9 @@ const Samples = 100
 type OOMPoint struct {
 	Op        int    // index of the failing op
 	LiveBytes uint64 // bytes live just before it
+	// Trap, if set, says the guest trapped instead of returning 0, right after the
+	// host refused to grow its memory (AssemblyScript and Go do): the reason.
+	Trap string
 }
 
 // Fault is a guest's failure: a trap, a hang, or a block the checker refused.
@@ -106,7 +112,7 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.T
 	defer inst.close(context.WithoutCancel(ctx))
 
 	p := &pass{inst: inst, trace: t, cfg: cfg, res: &Pass{InitialPages: inst.mem.Size() / PageSize},
-		sampleEvery: max(1, len(t.Ops)/Samples)}
+		sampleEvery: max(1, len(t.Ops)/Samples), peakOp: peakOp(t)}
 	if cfg.Check {
 		p.checker = shadow.New(inst.mem, t.Slots, true)
 	}
@@ -137,6 +143,11 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.T
 	if p.checker != nil {
 		res.PeakLiveBytes, res.HeapEnd = p.checker.PeakLiveBytes, p.checker.HeapEnd
 	}
+	if err != nil && p.fault == nil && res.Grows.LastFailed && p.allocating() {
+		// Out of memory by trap: the guest gave up after its memory.grow was refused.
+		res.OOM = &OOMPoint{Op: p.at, Trap: err.Error()}
+		err = nil
+	}
 	if err != nil {
 		switch {
 		case p.fault != nil:
@@ -155,6 +166,9 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.T
 	}
 	if res.OOM != nil {
 		res.OOM.LiveBytes = liveBefore(t, res.OOM.Op)
+		if p.checker != nil {
+			res.OOMMap = p.heapMap(res.OOM.Op)
+		}
 	}
 	return res, nil
 }
@@ -172,18 +186,27 @@ type instance struct {
 }
 
 func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Config) (*instance, error) {
-	// The limit is the guest's own memory maximum, so it binds the guest and not
-	// the driver beside it.
-	wasm, err := wasmbin.SetLimits(g.Wasm, cfg.InitialPages, cfg.MemoryLimitPages)
+	wasm := g.Wasm
+	lim, err := wasmbin.MemoryLimits(wasm)
 	if err != nil {
-		return nil, fmt.Errorf("setting the memory limits: %w", err)
+		return nil, err
+	}
+	if initial := max(lim.Min, cfg.InitialPages); initial > cfg.MemoryLimitPages {
+		return nil, fmt.Errorf("initial memory of %d pages is above the limit of %d pages", initial, cfg.MemoryLimitPages)
+	}
+	if cfg.InitialPages > lim.Min {
+		if wasm, err = wasmbin.SetLimits(wasm, cfg.InitialPages, 0); err != nil {
+			return nil, fmt.Errorf("setting the initial memory: %w", err)
+		}
 	}
 	if g.ImportsWASI {
 		if err := r.provideWASI(ctx); err != nil {
 			return nil, err
 		}
 	}
-	inst := &instance{grows: &hostmem.Allocator{Policy: cfg.Policy}}
+	// The host memory allocator enforces the limit, so it binds the guest and not
+	// the driver beside it, and a refused grow is seen.
+	inst := &instance{grows: &hostmem.Allocator{Policy: cfg.Policy, LimitBytes: uint64(cfg.MemoryLimitPages) * PageSize}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -267,6 +290,7 @@ type pass struct {
 	fault   error // set by a checker hook before it unwinds the guest call
 
 	sampleEvery int
+	peakOp      int
 	latency     latencies
 	method      string
 }
@@ -280,6 +304,9 @@ func (p *pass) check(i int, ptr uint32) error {
 		defer func() {
 			p.res.Samples = append(p.res.Samples, Sample{Op: i, LiveBytes: c.LiveBytes, HeapBytes: c.HeapEnd, Pages: p.inst.mem.Size() / PageSize})
 		}()
+	}
+	if i == p.peakOp {
+		defer func() { p.res.PeakMap = p.heapMap(i) }()
 	}
 	switch op.Kind {
 	case scenarios.Mark:
@@ -356,6 +383,15 @@ func (p *pass) runReplay(ctx context.Context) error {
 	}
 	p.res.Elapsed, p.res.Ops = time.Since(start), len(ops)
 	return nil
+}
+
+// allocating reports whether the op under way allocates.
+func (p *pass) allocating() bool {
+	if p.at < 0 || p.at >= len(p.trace.Ops) {
+		return false
+	}
+	k := p.trace.Ops[p.at].Kind
+	return k == scenarios.Alloc || k == scenarios.Realloc
 }
 
 // hook is the checker's host function: it records a fault and unwinds the guest.

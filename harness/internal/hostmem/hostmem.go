@@ -42,18 +42,28 @@ func ParsePolicy(s string) (Policy, error) {
 type Stats struct {
 	Grows    int           // successful memory.grow calls with a non-zero delta
 	GrowTime time.Duration // time the host spent providing the new pages
-	Failed   int           // grows the backing refused
+	Failed   int           // grows refused: past the limit, or the backing failed
+	// LastFailed says the most recent grow was refused: a guest that traps now
+	// has run out of memory.
+	LastFailed bool
 }
 
-// Allocator is an experimental.MemoryAllocator that counts into Stats.
+// Allocator is an experimental.MemoryAllocator that counts into Stats and refuses
+// to grow the memory past LimitBytes (if non-zero). Enforcing the limit here,
+// rather than with the module's declared maximum, lets the harness see a refused
+// grow, so it can tell an out-of-memory trap from a bug.
 type Allocator struct {
-	Policy Policy
-	Stats  Stats
-	mem    experimental.LinearMemory
+	Policy     Policy
+	LimitBytes uint64
+	Stats      Stats
+	mem        experimental.LinearMemory
 }
 
 // Allocate implements experimental.MemoryAllocator.
 func (a *Allocator) Allocate(capacity, maxBytes uint64) experimental.LinearMemory {
+	if a.LimitBytes != 0 {
+		maxBytes = min(maxBytes, a.LimitBytes)
+	}
 	var inner experimental.LinearMemory
 	switch a.Policy {
 	case CapacityFromMax:
@@ -64,7 +74,7 @@ func (a *Allocator) Allocate(capacity, maxBytes uint64) experimental.LinearMemor
 		inner = &sliceMemory{capacity: capacity, appendOnGrow: true}
 	}
 	a.mem = inner
-	return &counting{inner: inner, stats: &a.Stats}
+	return &counting{inner: inner, stats: &a.Stats, limit: maxBytes}
 }
 
 // Close frees the backing of the memory this allocator made, if any.
@@ -80,11 +90,17 @@ func (a *Allocator) Close() {
 type counting struct {
 	inner experimental.LinearMemory
 	stats *Stats
+	limit uint64
 	size  uint64
 	sized bool
 }
 
 func (c *counting) Reallocate(size uint64) []byte {
+	if c.sized && size > c.limit {
+		c.stats.Failed++
+		c.stats.LastFailed = true
+		return nil
+	}
 	start := time.Now()
 	buf := c.inner.Reallocate(size)
 	if !c.sized {
@@ -96,9 +112,11 @@ func (c *counting) Reallocate(size uint64) []byte {
 		c.sized = true
 	} else if buf == nil {
 		c.stats.Failed++
+		c.stats.LastFailed = true
 	} else if size > c.size {
 		c.stats.Grows++
 		c.stats.GrowTime += time.Since(start)
+		c.stats.LastFailed = false
 	}
 	if buf != nil {
 		c.size = size

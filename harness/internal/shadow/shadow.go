@@ -11,6 +11,7 @@ package shadow
 import (
 	"bytes"
 	"fmt"
+	"math/bits"
 )
 
 // Memory is the guest memory the checker reads and writes; wazero's api.Memory
@@ -255,4 +256,22 @@ func (c *Checker) words(ptr, size uint32, fn func(w *uint64, mask uint64) bool) 
 		}
 		lo += n
 	}
+}
+
+// CellLive returns the live bytes in each cell of cellBytes bytes covering
+// [0, memBytes): the data of a heap map.
+func (c *Checker) CellLive(memBytes uint64, cellBytes uint32) []uint32 {
+	cells := make([]uint32, (memBytes+uint64(cellBytes)-1)/uint64(cellBytes))
+	for w, word := range c.used {
+		if word == 0 {
+			continue
+		}
+		addr := uint64(w) * 64
+		if addr >= memBytes {
+			break
+		}
+		// cellBytes is a multiple of 64, so a word lies in one cell.
+		cells[addr/uint64(cellBytes)] += uint32(bits.OnesCount64(word))
+	}
+	return cells
 }

@@ -1,0 +1,53 @@
+package harness
+
+import "github.com/alloclab/alloclab/scenarios"
+
+// HeapMapCells is the most cells a heap map has.
+const HeapMapCells = 1024
+
+// HeapMap is a picture of linear memory at one op of a checked pass: memory cut
+// into cells, with the live bytes of each. A cell below HeapBytes that is not full
+// holds free space inside the heap (fragmentation and allocator overhead); cells at
+// or above HeapBytes were never handed out.
+type HeapMap struct {
+	Op          int      `json:"op"`
+	MemoryBytes uint64   `json:"memory_bytes"`
+	HeapBytes   uint64   `json:"heap_bytes"`
+	LiveBytes   uint64   `json:"live_bytes"`
+	CellBytes   uint32   `json:"cell_bytes"`
+	Live        []uint32 `json:"live"` // live bytes per cell
+}
+
+func (p *pass) heapMap(op int) *HeapMap {
+	mem := uint64(p.inst.mem.Size())
+	cell := uint32(64)
+	for uint64(cell)*HeapMapCells < mem {
+		cell *= 2
+	}
+	return &HeapMap{
+		Op: op, MemoryBytes: mem, HeapBytes: p.checker.HeapEnd, LiveBytes: p.checker.LiveBytes,
+		CellBytes: cell, Live: p.checker.CellLive(mem, cell),
+	}
+}
+
+// peakOp returns the op after which t's live bytes first reach their peak.
+func peakOp(t *scenarios.Trace) int {
+	var live, peak uint64
+	at := -1
+	for i, op := range t.Ops {
+		switch op.Kind {
+		case scenarios.Alloc:
+			live += uint64(op.Size)
+		case scenarios.Free:
+			live -= uint64(op.Size)
+		case scenarios.Realloc:
+			live += uint64(op.Size) - uint64(op.OldSize)
+		case scenarios.Reset:
+			live = 0
+		}
+		if live > peak {
+			peak, at = live, i
+		}
+	}
+	return at
+}
