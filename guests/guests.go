@@ -11,6 +11,10 @@ type Guest struct {
 	Wasm     []byte
 }
 
+// Toolchain is what built every guest here: make guests runs it, and go test checks
+// the committed bytes are what it builds.
+const Toolchain = "wat2wasm 1.0.32 (Debian wabt) --debug-names"
+
 // Rebuild: cd guests/bump && wat2wasm --debug-names bump.wat
 //
 //go:embed bump/bump.wasm

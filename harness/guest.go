@@ -14,8 +14,9 @@ import (
 
 // Guest is an allocator module that keeps ABI v1 (see guests/README.md).
 type Guest struct {
-	Name string
-	Wasm []byte
+	Name      string
+	Wasm      []byte
+	Toolchain string // what built it, if known: results record it
 
 	HasRealloc, HasReset, HasInitialize bool
 	ImportsWASI                         bool

@@ -54,10 +54,10 @@ type Pass struct {
 
 // Sample is the state of the heap after one op of a checked pass.
 type Sample struct {
-	Op        int
-	LiveBytes uint64
-	HeapBytes uint64 // the heap's high-water mark so far
-	Pages     uint32
+	Op        int    `json:"op"`
+	LiveBytes uint64 `json:"live_bytes"`
+	HeapBytes uint64 `json:"heap_bytes"` // the heap's high-water mark so far
+	Pages     uint32 `json:"pages"`
 }
 
 // Samples is the number of utilisation samples a checked pass takes.
@@ -65,11 +65,11 @@ const Samples = 100
 
 // OOMPoint is where a guest first failed to allocate.
 type OOMPoint struct {
-	Op        int    // index of the failing op
-	LiveBytes uint64 // bytes live just before it
+	Op        int    `json:"op"`         // index of the failing op
+	LiveBytes uint64 `json:"live_bytes"` // bytes live just before it
 	// Trap, if set, says the guest trapped instead of returning 0, right after the
 	// host refused to grow its memory (AssemblyScript and Go do): the reason.
-	Trap string
+	Trap string `json:"trap,omitempty"`
 }
 
 // Fault is a guest's failure: a trap, a hang, or a block the checker refused.

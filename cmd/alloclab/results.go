@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/alloclab/alloclab/harness"
 )
 
 // results writes benchfmt records as they come. With a file, it rewrites the whole
@@ -18,6 +22,33 @@ type results struct {
 	buf  bytes.Buffer
 	out  io.Writer // standard output, when there is no file
 	path string
+	heap map[string]*heapRecord // the heap sidecar, written beside the file
+}
+
+// heapRecord is what the results pages draw for one benchmark: utilisation over
+// the trace and heap maps, from its checked passes. The sidecar file
+// RUN.heap.json beside RUN.txt maps benchmark names (without "Benchmark") to these.
+type heapRecord struct {
+	Samples []harness.Sample  `json:"samples"`
+	Peak    *harness.HeapMap  `json:"peak,omitempty"`
+	OOM     *harness.HeapMap  `json:"oom,omitempty"`
+	OOMAt   *harness.OOMPoint `json:"oom_point,omitempty"`
+}
+
+// heapPath returns the sidecar's path for a results file.
+func heapPath(path string) string {
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".heap.json"
+}
+
+// Heap records a benchmark's heap data; it is written with the next flush.
+func (r *results) Heap(name string, e *harness.Exact) {
+	if r.path == "" || e == nil {
+		return
+	}
+	if r.heap == nil {
+		r.heap = map[string]*heapRecord{}
+	}
+	r.heap[name] = &heapRecord{Samples: e.Samples, Peak: e.PeakMap, OOM: e.OOMMap, OOMAt: e.OOM}
 }
 
 func newResults(stdout io.Writer, path string) (*results, error) {
@@ -48,19 +79,38 @@ func (r *results) flush() error {
 		r.buf.Reset()
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(r.path), filepath.Base(r.path)+".tmp*")
+	if r.heap != nil {
+		b, err := json.Marshal(r.heap)
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(heapPath(r.path), b); err != nil {
+			return err
+		}
+	}
+	return writeAtomic(r.path, r.buf.Bytes())
+}
+
+// writeAtomic replaces the file at path with data through a temporary file and a
+// rename, so a reader never sees half of it.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("-o: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(r.buf.Bytes()); err != nil {
+	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
-		return fmt.Errorf("-o %s: %w", r.path, err)
+		return fmt.Errorf("-o %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("-o %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("-o %s: %w", r.path, err)
+		return fmt.Errorf("-o %s: %w", path, err)
 	}
-	if err := os.Rename(tmp.Name(), r.path); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("-o: %w", err)
 	}
 	return nil

@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +30,7 @@ type runOptions struct {
 	output                         string
 	latency                        bool
 	trace                          string
+	baselines                      string
 }
 
 func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -47,6 +47,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	fs.UintVar(&o.oomLimit, "oom-limit", harness.DefaultOOMLimitPages, "memory limit of the out-of-memory pass, in 64 KiB pages")
 	fs.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "time limit of each checked pass")
 	fs.BoolVar(&o.latency, "latency", true, "run a latency pass per count for tail latencies and time spent growing")
+	fs.StringVar(&o.baselines, "baselines", "guests/baselines/out", "folder of built baselines (guests/baselines/build.sh) that -guest patterns also match")
 	fs.StringVar(&o.trace, "trace", "", "replay this trace file (from alloclab trace) as scenario trace-NAME, instead of -scenario's")
 	fs.StringVar(&o.output, "o", "", "write the results to this file, as each benchmark finishes, instead of standard output")
 	if err := fs.Parse(args); err != nil {
@@ -80,7 +81,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 			return usagef("-mode: unknown mode %q (want replay or host)", m)
 		}
 	}
-	gs, err := selectGuests(o.guest)
+	gs, err := selectGuests(o.guest, o.baselines, stderr)
 	if err != nil {
 		return err
 	}
@@ -112,7 +113,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		engine: engine,
 		lab:    harness.NewLab(),
 		out:    out,
-		config: fileConfig(engine),
+		config: append(fileConfig(engine), guestConfig(gs)...),
 		stderr: stderr,
 		exact:  map[exactKey]*harness.Exact{},
 		failed: map[benchKey]bool{},
@@ -210,6 +211,10 @@ func (s *suite) bench(ctx context.Context, sc *scenarios.Scenario, v scenarios.V
 			return fail(err)
 		}
 		s.exact[ek] = e
+		s.out.Heap(benchName(sc.Name, v.Name, g.Name, mode), e)
+		if e.OOM != nil && e.OOM.Trap != "" {
+			fmt.Fprintf(s.stderr, "# %s: ran out of memory by trapping at op %d: %s\n", label, e.OOM.Op, e.OOM.Trap)
+		}
 		fmt.Fprintf(s.stderr, "# %s: checked %d ops in %v\n", benchName(sc.Name, v.Name, g.Name, mode), e.Ops, time.Since(start).Round(time.Millisecond))
 	}
 
@@ -290,8 +295,13 @@ func benchName(scenario, variant, guest string, mode harness.Mode) string {
 
 // selectGuests returns the guests -guest names: a comma-separated list whose
 // elements are paths of .wasm modules or regular expressions matched against the
-// names of the lab's guests.
-func selectGuests(list string) ([]*harness.Guest, error) {
+// names of the lab's guests, the built baselines in the folder baselines, and the
+// floor, in that order.
+func selectGuests(list, baselines string, stderr io.Writer) ([]*harness.Guest, error) {
+	known, err := knownGuests(baselines, stderr)
+	if err != nil {
+		return nil, err
+	}
 	var out []*harness.Guest
 	seen := map[string]bool{}
 	add := func(g *harness.Guest) {
@@ -302,13 +312,9 @@ func selectGuests(list string) ([]*harness.Guest, error) {
 	}
 	for _, pattern := range strings.Split(list, ",") {
 		if strings.HasSuffix(pattern, ".wasm") {
-			wasm, err := os.ReadFile(pattern)
+			g, err := loadGuest(pattern, "")
 			if err != nil {
-				return nil, usagef("-guest: %v", err)
-			}
-			g, err := harness.NewGuest(strings.TrimSuffix(filepath.Base(pattern), ".wasm"), wasm)
-			if err != nil {
-				return nil, fmt.Errorf("-guest %s: %w", pattern, err)
+				return nil, err
 			}
 			add(g)
 			continue
@@ -318,21 +324,78 @@ func selectGuests(list string) ([]*harness.Guest, error) {
 			return nil, usagef("-guest: %v", err)
 		}
 		n := len(out)
-		for _, b := range append(slices.Clip(guests.All), guests.Floor) {
-			if !re.MatchString(b.Name) {
-				continue
+		for _, g := range known {
+			if re.MatchString(g.Name) {
+				add(g)
 			}
-			g, err := harness.NewGuest(b.Name, b.Wasm)
-			if err != nil {
-				return nil, err
-			}
-			add(g)
 		}
 		if len(out) == n {
 			return nil, usagef("-guest %q matches no guest", pattern)
 		}
 	}
 	return out, nil
+}
+
+// knownGuests returns the lab's guests, the baselines built into the folder
+// baselines (a missing folder is a warning: make guests builds it), and the floor.
+func knownGuests(baselines string, stderr io.Writer) ([]*harness.Guest, error) {
+	var out []*harness.Guest
+	for _, b := range guests.All {
+		g, err := harness.NewGuest(b.Name, b.Wasm)
+		if err != nil {
+			return nil, err
+		}
+		g.Toolchain = guests.Toolchain
+		out = append(out, g)
+	}
+	paths, _ := filepath.Glob(filepath.Join(baselines, "*.wasm"))
+	if len(paths) == 0 && baselines != "" {
+		fmt.Fprintf(stderr, "# warning: no baselines in %s: make guests builds them\n", baselines)
+	}
+	for _, path := range paths {
+		toolchain, _ := os.ReadFile(strings.TrimSuffix(path, ".wasm") + ".toolchain")
+		g, err := loadGuest(path, strings.TrimSpace(string(toolchain)))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	floor, err := harness.NewGuest(guests.Floor.Name, guests.Floor.Wasm)
+	if err != nil {
+		return nil, err
+	}
+	floor.Toolchain = guests.Toolchain
+	return append(out, floor), nil
+}
+
+// loadGuest reads a guest from a .wasm file, named by the file.
+func loadGuest(path, toolchain string) (*harness.Guest, error) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("-guest: %v", err)
+	}
+	g, err := harness.NewGuest(strings.TrimSuffix(filepath.Base(path), ".wasm"), wasm)
+	if err != nil {
+		return nil, fmt.Errorf("-guest %s: %w", path, err)
+	}
+	g.Toolchain = toolchain
+	return g, nil
+}
+
+// guestConfig describes every guest of the run as file configuration: its size,
+// its sha256 and what built it. The keys are set once, before the first result,
+// so they do not split benchstat's tables.
+func guestConfig(gs []*harness.Guest) []benchfmt.Config {
+	var cfg []benchfmt.Config
+	for _, g := range gs {
+		toolchain := g.Toolchain
+		if toolchain == "" {
+			toolchain = "unknown toolchain"
+		}
+		cfg = append(cfg, benchfmt.Config{Key: "guest-" + g.Name, File: true,
+			Value: []byte(fmt.Sprintf("%d bytes, sha256 %s, %s", g.Size(), g.SHA256(), toolchain))})
+	}
+	return cfg
 }
 
 // fileConfig describes the machine and the toolchain, as go test -bench does.
