@@ -3,7 +3,8 @@
 #   make bench   run every scenario against every guest (count $(COUNT)), keep the
 #                results under results/, and print benchstat's table of them
 #   make test    vet and test everything, every guest through the checker
-#   make guests  rebuild every .wasm from its .wat with wat2wasm (Debian's wabt)
+#   make guests  rebuild every .wasm from its .wat with wat2wasm (Debian's wabt),
+#                and build the real-world baselines (guests/baselines/build.sh)
 
 SHELL     := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -16,15 +17,15 @@ RESULTS   := results/runs/$(RUN).txt
 WAT2WASM  := wat2wasm --debug-names
 WAT       := $(shell find guests harness -name '*.wat')
 
-.PHONY: bench test guests tools check
+.PHONY: bench test guests baselines tools check
 
 # The results file is written as each benchmark finishes; the log beside it keeps
 # progress and failures. A failing guest does not stop the table: its error is in
 # the log and make exits non-zero after printing.
-bench:
+bench: baselines
 	@mkdir -p results/runs
 	@echo "# running the suite (count $(COUNT)) into $(RESULTS); progress in $(RESULTS:.txt=.log)" >&2
-	@status=0; go run ./cmd/alloclab run -count $(COUNT) $(BENCHARGS) -o $(RESULTS) 2>&1 | tee $(RESULTS:.txt=.log) >&2 || status=$$?; \
+	@status=0; go run ./cmd/alloclab run -count $(COUNT) -mode replay,host $(BENCHARGS) -o $(RESULTS) 2>&1 | tee $(RESULTS:.txt=.log) >&2 || status=$$?; \
 	 go tool benchstat -col /guest $(RESULTS); \
 	 exit $$status
 
@@ -34,10 +35,15 @@ test:
 
 # Rebuilding gives the same bytes: the committed .wasm files are checked against
 # their sources in go test (guests/wasm_test.go).
-guests: tools $(WAT:.wat=.wasm)
+guests: tools baselines
+	@for wat in $(WAT); do echo "$(WAT2WASM) $$wat"; \
+	  (cd $$(dirname $$wat) && $(WAT2WASM) $$(basename $$wat)) || exit 1; done
 
-%.wasm: %.wat
-	$(WAT2WASM) $< -o $@
+# The baselines are built from their toolchains' packages into a git-ignored
+# folder, installing the toolchains where it can; what cannot be built is skipped
+# with the reason, and the run goes on without it.
+baselines:
+	guests/baselines/build.sh
 
 tools:
 	@command -v wat2wasm >/dev/null || { echo "installing wabt (wat2wasm) with apt-get" >&2; \
