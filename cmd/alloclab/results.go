@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -60,6 +61,34 @@ func newResults(stdout io.Writer, path string) (*results, error) {
 		}
 	}
 	return r, nil
+}
+
+// resume loads what the results file at r.path already holds, keeping it, and
+// returns the number of results it has for each benchmark name.
+func (r *results) resume() (map[string]int, error) {
+	done := map[string]int{}
+	text, err := os.ReadFile(r.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return done, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("-resume: %w", err)
+	}
+	rd := benchfmt.NewReader(bytes.NewReader(text), r.path)
+	for rd.Scan() {
+		switch rec := rd.Result().(type) {
+		case *benchfmt.SyntaxError:
+			return nil, fmt.Errorf("-resume: %v", rec)
+		case *benchfmt.Result:
+			done[string(rec.Name)]++
+		}
+	}
+	r.buf.Write(text)
+	if b, err := os.ReadFile(heapPath(r.path)); err == nil {
+		if err := json.Unmarshal(b, &r.heap); err != nil {
+			return nil, fmt.Errorf("-resume: %s: %v", heapPath(r.path), err)
+		}
+	}
+	return done, nil
 }
 
 // Write writes rec and makes it durable.

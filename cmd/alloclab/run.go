@@ -31,6 +31,7 @@ type runOptions struct {
 	latency                        bool
 	trace                          string
 	baselines                      string
+	resume                         bool
 }
 
 func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -48,6 +49,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	fs.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "time limit of each checked pass")
 	fs.BoolVar(&o.latency, "latency", true, "run a latency pass per count for tail latencies and time spent growing")
 	fs.StringVar(&o.baselines, "baselines", "guests/baselines/out", "folder of built baselines (guests/baselines/build.sh) that -guest patterns also match")
+	fs.BoolVar(&o.resume, "resume", false, "with -o: keep the results the file holds and skip the runs they cover")
 	fs.StringVar(&o.trace, "trace", "", "replay this trace file (from alloclab trace) as scenario trace-NAME, instead of -scenario's")
 	fs.StringVar(&o.output, "o", "", "write the results to this file, as each benchmark finishes, instead of standard output")
 	if err := fs.Parse(args); err != nil {
@@ -101,9 +103,18 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		}
 	}
 
+	if o.resume && o.output == "" {
+		return usagef("-resume needs -o")
+	}
 	out, err := newResults(stdout, o.output)
 	if err != nil {
 		return err
+	}
+	done := map[string]int{}
+	if o.resume {
+		if done, err = out.resume(); err != nil {
+			return err
+		}
 	}
 	for _, u := range harness.ExactUnits {
 		out.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: u, Key: "assume"}, OrigUnit: u, Value: "exact"})
@@ -117,6 +128,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		stderr: stderr,
 		exact:  map[exactKey]*harness.Exact{},
 		failed: map[benchKey]bool{},
+		done:   done,
 	}
 	defer s.lab.Close(context.WithoutCancel(ctx))
 	// The count loop is outermost, so the runs of one benchmark are spread over the
@@ -175,6 +187,7 @@ type suite struct {
 	exact    map[exactKey]*harness.Exact // measured once per benchmark
 	failed   map[benchKey]bool
 	failures []error
+	done     map[string]int // with -resume: results already in the file, per name
 }
 
 // bench runs one count of one benchmark and writes its line. A guest's fault is
@@ -185,11 +198,18 @@ func (s *suite) bench(ctx context.Context, sc *scenarios.Scenario, v scenarios.V
 	if s.failed[k] {
 		return nil
 	}
+	if name := benchName(sc.Name, v.Name, g.Name, mode); s.done[name] > 0 {
+		s.done[name]-- // this count finished in an earlier run
+		return nil
+	}
 	label := sc.Name // names the scenario and variant in errors
 	if v.Name != "" {
 		label += "/" + v.Name
 	}
 	fail := func(err error) error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted: %w", ctx.Err()) // not the guest's fault
+		}
 		fmt.Fprintf(s.stderr, "# FAIL %v\n", err)
 		s.failures = append(s.failures, err)
 		s.failed[k] = true
@@ -298,7 +318,7 @@ func benchName(scenario, variant, guest string, mode harness.Mode) string {
 // names of the lab's guests, the built baselines in the folder baselines, and the
 // floor, in that order.
 func selectGuests(list, baselines string, stderr io.Writer) ([]*harness.Guest, error) {
-	known, err := knownGuests(baselines, stderr)
+	known, err := knownGuests(baselines, list == ".", stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -337,8 +357,9 @@ func selectGuests(list, baselines string, stderr io.Writer) ([]*harness.Guest, e
 }
 
 // knownGuests returns the lab's guests, the baselines built into the folder
-// baselines (a missing folder is a warning: make guests builds it), and the floor.
-func knownGuests(baselines string, stderr io.Writer) ([]*harness.Guest, error) {
+// baselines (none there is a warning when warn is set: make guests builds them),
+// and the floor.
+func knownGuests(baselines string, warn bool, stderr io.Writer) ([]*harness.Guest, error) {
 	var out []*harness.Guest
 	for _, b := range guests.All {
 		g, err := harness.NewGuest(b.Name, b.Wasm)
@@ -349,7 +370,7 @@ func knownGuests(baselines string, stderr io.Writer) ([]*harness.Guest, error) {
 		out = append(out, g)
 	}
 	paths, _ := filepath.Glob(filepath.Join(baselines, "*.wasm"))
-	if len(paths) == 0 && baselines != "" {
+	if len(paths) == 0 && warn {
 		fmt.Fprintf(stderr, "# warning: no baselines in %s: make guests builds them\n", baselines)
 	}
 	for _, path := range paths {

@@ -92,25 +92,76 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// TestRunKeepsGoodGuests runs a faulty guest beside a good one: the fault is
-// reported with guest, scenario and op, the good guest's results are kept, and the
-// exit status is 1.
+// TestRunKeepsGoodGuests runs each faulty fixture guest beside a good one: the
+// fault is reported in one line with guest, scenario, op and fault, the good
+// guest's result is kept, a summary lists the failure, and the exit status is 1.
 func TestRunKeepsGoodGuests(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "results.txt")
-	code, _, stderr := runAlloclab(t, "run", "-short", "-scenario", "^churn$", "-guest", "../../harness/testdata/corrupt.wasm,bump", "-latency=false", "-o", out)
-	if code != 1 {
-		t.Fatalf("exit %d, want 1\n%s", code, stderr)
+	tests := []struct{ guest, fault string }{
+		{"overlap", "FAIL guest overlap, scenario churn, op 1: block [0xa0, 0x3f3) overlaps live block [0x40, 0xea) from op 0"},
+		{"misaligned", "FAIL guest misaligned, scenario churn, op 0: block 0x44 is not aligned to 8"},
+		{"outofbounds", "FAIL guest outofbounds, scenario churn, op 225: block [0xb7e8, 0x134bd) is out of bounds: memory is 65536 bytes"},
+		{"corrupt", "FAIL guest corrupt, scenario churn, op 813: block [0x1c608, 0x1c65d) from op 381 was corrupted at byte 0 (0x1c608): its contents changed while it was live"},
+		{"trap", "FAIL guest trap, scenario churn, op 99: trapped: wasm error: unreachable"},
+		{"hang", "FAIL guest hang, scenario churn, op 99: did not finish within the time limit of 1s"},
 	}
-	if !strings.Contains(stderr, "# FAIL guest corrupt, scenario churn, op ") || !strings.Contains(stderr, "was corrupted at byte 0") {
-		t.Errorf("stderr does not name the fault:\n%s", stderr)
+	for _, tc := range tests {
+		t.Run(tc.guest, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "results.txt")
+			code, _, stderr := runAlloclab(t, "run", "-short", "-scenario", "^churn$", "-latency=false", "-timeout", "1s",
+				"-guest", "../../harness/testdata/"+tc.guest+".wasm,bump", "-o", out)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", code, stderr)
+			}
+			if !strings.Contains(stderr, "# "+tc.fault+"\n") || !strings.Contains(stderr, "# 1 failed:\n") {
+				t.Errorf("stderr does not report %q:\n%s", tc.fault, stderr)
+			}
+			text, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			results, _ := readResults(t, string(text))
+			if len(results) != 1 || !strings.Contains(string(results[0].Name), "guest=bump") {
+				t.Fatalf("results file holds %d results, want bump's one:\n%s", len(results), text)
+			}
+		})
 	}
-	text, err := os.ReadFile(out)
+}
+
+// TestBadInput checks malformed modules and trace files get one clear line naming
+// the file at fault.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	good, err := os.ReadFile("../../harness/testdata/minimal.wasm")
 	if err != nil {
 		t.Fatal(err)
 	}
-	results, _ := readResults(t, string(text))
-	if len(results) != 1 || !strings.Contains(string(results[0].Name), "guest=bump") {
-		t.Fatalf("results file holds %d results, want bump's one:\n%s", len(results), text)
+	files := map[string][]byte{
+		"truncated.wasm": good[:len(good)-7],
+		"garbage.wasm":   append(append([]byte{}, good[:8]...), []byte("\xde\xad\xbe\xef random bytes after a valid header")...),
+		"magic.wasm":     []byte("\x7fELF\x02\x01\x01\x00\x00\x00"),
+		"corrupt.trace":  []byte("\x1f\x8b\x08\x00 not really gzip"),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-guest", dir + "/truncated.wasm"}, "alloclab: -guest " + dir + "/truncated.wasm: guest truncated: not a valid WebAssembly module: "},
+		{[]string{"-guest", dir + "/garbage.wasm"}, "alloclab: -guest " + dir + "/garbage.wasm: guest garbage: not a valid WebAssembly module: "},
+		{[]string{"-guest", dir + "/magic.wasm"}, "alloclab: -guest " + dir + "/magic.wasm: guest magic: not a valid WebAssembly module: "},
+		{[]string{"-trace", dir + "/corrupt.trace", "-guest", "bump"}, "alloclab: -trace: " + dir + "/corrupt.trace: "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.args[1], func(t *testing.T) {
+			code, stdout, stderr := runAlloclab(t, append([]string{"run", "-short"}, tc.args...)...)
+			if code == 0 || !strings.HasPrefix(stderr, tc.want) || strings.Count(stderr, "\n") != 1 || stdout != "" {
+				t.Errorf("exit %d, stderr %q; want one line starting %q", code, stderr, tc.want)
+			}
+		})
 	}
 }
 
