@@ -17,7 +17,9 @@ RESULTS   := results/runs/$(RUN).txt
 WAT2WASM  := wat2wasm --debug-names
 WAT       := $(shell find guests harness -name '*.wat')
 
-.PHONY: bench test guests baselines tools check
+FUZZTIME  ?= 10s
+
+.PHONY: bench test fuzz guests baselines tools check
 
 # The results file is written as each benchmark finishes; the log beside it keeps
 # progress and failures. A failing guest does not stop the table: its error is in
@@ -32,6 +34,15 @@ bench: baselines
 test:
 	go vet ./...
 	go test ./...
+
+# fuzz runs every fuzz target for FUZZTIME; go test already runs their seed corpora.
+fuzz:
+	@for pkg in $$(go list ./...); do \
+	  for target in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "go test -run XXX -fuzz ^$$target\$$ -fuzztime $(FUZZTIME) $$pkg"; \
+	    go test -run XXX -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 # Rebuilding gives the same bytes: the committed .wasm files are checked against
 # their sources in go test (guests/wasm_test.go).

@@ -10,6 +10,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/alloclab/alloclab/harness/internal/wasmbin"
 )
 
 // Guest is an allocator module that keeps ABI v1 (see guests/README.md).
@@ -55,6 +57,9 @@ var (
 // signature. It imports nothing but WASI. The error names the guest and what does
 // not fit.
 func NewGuest(name string, wasm []byte) (*Guest, error) {
+	if err := wasmbin.Precheck(wasm); err != nil {
+		return nil, fmt.Errorf("guest %s: not a valid WebAssembly module: %w", name, err)
+	}
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer rt.Close(ctx)

@@ -117,3 +117,40 @@ func findMemory(wasm []byte) (sec section, lim Limits, limStart int, err error) 
 	}
 	return sec, lim, 0, errors.New("module defines no memory of its own (an imported memory is not supported)")
 }
+
+// vectorSections are the sections whose body starts with a count of entries.
+var vectorSections = map[byte]string{
+	1: "type", 2: "import", 3: "function", 4: "table", 5: "memory", 6: "global",
+	7: "export", 9: "element", 10: "code", 11: "data",
+}
+
+// Precheck walks the sections of wasm and refuses a module whose sections run
+// past its end or declare more entries than their bytes can hold. wazero v1.12.0
+// sizes its tables by the declared count before reading the entries, so a few
+// bytes claiming millions of exports cost seconds and gigabytes before the
+// decoder fails; this check costs a pass over the section headers.
+func Precheck(wasm []byte) error {
+	if len(wasm) < len(header) || !bytes.Equal(wasm[:4], header[:4]) {
+		return errors.New("not a WebAssembly module (bad magic)")
+	}
+	if !bytes.Equal(wasm[4:8], header[4:]) {
+		return fmt.Errorf("unsupported WebAssembly version % x", wasm[4:8])
+	}
+	for off := len(header); off < len(wasm); {
+		id := wasm[off]
+		size, n := binary.Uvarint(wasm[off+1:])
+		if n <= 0 || uint64(len(wasm)-off-1-n) < size {
+			return fmt.Errorf("truncated section at byte %d", off)
+		}
+		start := off + 1 + n
+		end := start + int(size)
+		if name, ok := vectorSections[id]; ok {
+			count, n := binary.Uvarint(wasm[start:end])
+			if n <= 0 || count > uint64(end-start-n) {
+				return fmt.Errorf("%s section at byte %d declares %d entries in %d bytes", name, off, count, end-start)
+			}
+		}
+		off = end
+	}
+	return nil
+}

@@ -46,6 +46,22 @@ func TestSetLimits(t *testing.T) {
 	}
 }
 
+// TestPrecheck refuses a module that claims more entries than it has bytes, before
+// the decoder sizes tables by the claim.
+func TestPrecheck(t *testing.T) {
+	huge := "\x00asm\x01\x00\x00\x00\x07\x06\xff\xff\xff\xff\x0f\x00"
+	if err := Precheck([]byte(huge)); err == nil || err.Error() != "export section at byte 8 declares 4294967295 entries in 6 bytes" {
+		t.Errorf("got %v", err)
+	}
+	wasm, err := os.ReadFile("../../testdata/minimal.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Precheck(wasm); err != nil {
+		t.Errorf("a valid module: %v", err)
+	}
+}
+
 func TestBadModules(t *testing.T) {
 	for _, tc := range []struct{ name, wasm, err string }{
 		{"empty", "", "bad magic"},
