@@ -239,7 +239,7 @@ func TestNewGuestRefusesBadModules(t *testing.T) {
 		wasm []byte
 		want string
 	}{
-		{"badabi", bad, "guest badabi does not keep the allocator ABI: alloc has type (i32) -> (i32), want (i32, i32) -> (i32); exports no free"},
+		{"badabi", bad, "guest badabi does not keep the allocator ABI (nor the C or wasm-bindgen convention): alloc has type (i32) -> (i32), want (i32, i32) -> (i32); exports no free"},
 		{"truncated", good[:len(good)/2], "guest truncated: not a valid WebAssembly module"},
 		{"magic", []byte("\x7fELF\x02\x01\x01\x00"), "guest magic: not a valid WebAssembly module"},
 	}

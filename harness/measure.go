@@ -67,8 +67,13 @@ func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *sc
 	}
 	if p.OOM != nil {
 		limit := cfg.withDefaults().MemoryLimitPages
+		op := t.Ops[p.OOM.Op]
+		if !g.HasReset {
+			op = lowered(t).Ops[p.OOM.Op]
+		}
 		return nil, &Fault{Guest: g.Name, Scenario: scenario, Op: p.OOM.Op,
-			Err: fmt.Errorf("out of memory under the run's limit of %d pages with %d bytes live", limit, p.OOM.LiveBytes)}
+			Err: fmt.Errorf("%v of %d bytes aligned to %d failed with %d bytes live and memory at %d of its %d-page limit",
+				op.Kind, op.Size, op.Align, p.OOM.LiveBytes, p.Pages, limit)}
 	}
 	e := &Exact{
 		Ops:           p.Ops,

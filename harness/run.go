@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/alloclab/alloclab/harness/internal/adapter"
 	"github.com/alloclab/alloclab/harness/internal/hostmem"
 	"github.com/alloclab/alloclab/harness/internal/replay"
 	"github.com/alloclab/alloclab/harness/internal/shadow"
@@ -226,16 +227,26 @@ func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Conf
 		return m, nil
 	}
 
-	guest, err := add("guest", wasm, experimental.WithMemoryAllocator(ctx, inst.grows))
+	name := "guest"
+	if g.Convention != adapter.ABI {
+		name = adapter.RawName
+	}
+	guest, err := add(name, wasm, experimental.WithMemoryAllocator(ctx, inst.grows))
 	if err != nil {
 		return nil, err
 	}
-	inst.guest, inst.mem = guest, guest.ExportedMemory("memory")
 	if g.HasInitialize {
 		if _, err := guest.ExportedFunction("_initialize").Call(ctx); err != nil {
 			return nil, fmt.Errorf("_initialize: %w", err)
 		}
 	}
+	// A module of another convention gets its adapter as "guest".
+	for _, m := range adapter.Modules(g.Convention, func(name string) bool { return g.exports[name] }) {
+		if guest, err = add(m.Name, m.Wasm, ctx); err != nil {
+			return nil, fmt.Errorf("%s adapter (%s): %w", g.Convention, m.Name, err)
+		}
+	}
+	inst.guest, inst.mem = guest, guest.ExportedMemory("memory")
 	reallocShim, resetShim := replay.ReallocEmulated, replay.ResetAbsent
 	if g.HasRealloc {
 		reallocShim = replay.ReallocReexport

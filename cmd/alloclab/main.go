@@ -5,6 +5,7 @@
 // Usage:
 //
 //	alloclab run [flags]
+//	alloclab check [-timeout d] module.wasm
 //	alloclab trace record -o out.trace [-process main|largest|NAME] [-max-ops n] [-free-live] -- command [args...]
 //	alloclab trace import -o out.trace [-source s] [-command c] [-max-ops n] [-free-live] file.mtrace
 //	alloclab trace record-wasm -o out.trace [-invoke export] [-max-ops n] [-free-live] [-timeout d] module.wasm [-- args...]
@@ -51,6 +52,14 @@
 // oom-live-bytes and oom-live/limit, the op, the live bytes and the utilisation at
 // the first failed alloc under -oom-limit (absent when the trace fits); wasm-bytes,
 // the guest's binary size. All but ns/op are exact and declared so.
+//
+// Check says which allocator convention a module uses (the lab's ABI, the C
+// library's malloc/free/aligned_alloc/realloc, or wasm-bindgen's
+// __wbindgen_malloc/__wbindgen_free/__wbindgen_realloc; the last two run through
+// adapters to the ABI), what it imports, and whether the harness can run it, then
+// runs the checker over the short churn trace and a trace of every alignment in
+// both modes, and ends with a one-line verdict; exit status 1 if it fails. Run
+// -guest accepts any module check accepts.
 //
 // Trace records a real program's allocations into a trace file that every guest
 // can replay (format and policies: scenarios/traces/README.md). Record runs a
@@ -123,16 +132,18 @@ func exitCode(err error, stderr io.Writer) int {
 // alloclab runs the command line args.
 func alloclab(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if len(args) == 0 {
-		return usagef("no command: want run or trace (see go doc ./cmd/alloclab)")
+		return usagef("no command: want run, check or trace (see go doc ./cmd/alloclab)")
 	}
 	switch args[0] {
 	case "run":
 		return runCmd(ctx, stdout, stderr, args[1:])
 	case "trace":
 		return traceCmd(ctx, stdout, stderr, args[1:])
+	case "check":
+		return checkCmd(ctx, stdout, stderr, args[1:])
 	case "help", "-h", "-help", "--help":
-		fmt.Fprintln(stdout, "usage: alloclab run [flags] | alloclab trace record|import|record-wasm|info ...; see go doc github.com/alloclab/alloclab/cmd/alloclab")
+		fmt.Fprintln(stdout, "usage: alloclab run [flags] | alloclab check module.wasm | alloclab trace record|import|record-wasm|info ...; see go doc github.com/alloclab/alloclab/cmd/alloclab")
 		return nil
 	}
-	return usagef("unknown command %q: want run or trace", args[0])
+	return usagef("unknown command %q: want run, check or trace", args[0])
 }

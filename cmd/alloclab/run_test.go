@@ -197,7 +197,7 @@ func TestUsageErrors(t *testing.T) {
 // TestBadModule checks a module that does not keep the ABI is refused by name.
 func TestBadModule(t *testing.T) {
 	code, _, stderr := runAlloclab(t, "run", "-short", "-guest", "../../harness/testdata/badabi.wasm")
-	if code != 1 || !strings.Contains(stderr, "-guest ../../harness/testdata/badabi.wasm: guest badabi does not keep the allocator ABI: alloc has type (i32) -> (i32), want (i32, i32) -> (i32); exports no free") {
+	if code != 1 || !strings.Contains(stderr, "-guest ../../harness/testdata/badabi.wasm: guest badabi does not keep the allocator ABI (nor the C or wasm-bindgen convention): alloc has type (i32) -> (i32), want (i32, i32) -> (i32); exports no free") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }

@@ -2,8 +2,8 @@ package boundary
 
 import (
 	"context"
+	"slices"
 	"testing"
-	"time"
 
 	"github.com/alloclab/alloclab/guests"
 	"github.com/alloclab/alloclab/harness"
@@ -24,27 +24,130 @@ func labGuest(t *testing.T, g guests.Guest) *harness.Guest {
 	return hg
 }
 
-// TestEveryGuestRunsTheScenarios runs the three scenarios, short, against every
-// lab guest, and the floor (boundary-copy's timed lines only), and checks the
-// exact metrics every guest must agree on.
+// TestEveryGuestRunsTheScenarios runs the three scenarios, short, twice against
+// every lab guest, and the floor (boundary-copy's timed lines only), and checks
+// the lines, the exact metrics every guest must agree on, and that exact
+// metrics are the same in both counts.
 func TestEveryGuestRunsTheScenarios(t *testing.T) {
 	ctx := context.Background()
-	lab := newLab(t)
-	r := NewRunner(lab, harness.Compiler, true, 0)
-	for _, bg := range append(guests.All[:len(guests.All):len(guests.All)], guests.Floor) {
+	r := NewRunner(newLab(t), harness.Compiler, true, 0)
+	var sizes uint64
+	for _, s := range Sizes {
+		sizes += uint64(s)
+	}
+	for _, bg := range append(slices.Clip(guests.All), guests.Floor) {
 		t.Run(bg.Name, func(t *testing.T) {
 			g := labGuest(t, bg)
 			floor := bg.Name == guests.Floor.Name
-			byName := map[string]*Result{}
-			t0 := time.Now()
-			for _, sc := range Scenarios {
-				err := r.Run(ctx, sc, g, floor, func(res *Result) error {
-					byName[res.Name()] = res
-					t.Logf("%v %s %v", time.Since(t0).Round(time.Millisecond), res.Name(), res.Values)
-					return nil
-				})
-				if err != nil {
-					t.Fatalf("%s: %v", sc, err)
+			var counts [2]map[string]*Result
+			for c := range counts {
+				counts[c] = map[string]*Result{}
+				for _, sc := range Scenarios {
+					err := r.Run(ctx, sc, g, floor, func(res *Result) error {
+						if _, dup := counts[c][res.Name()]; dup {
+							t.Errorf("%s twice in one count", res.Name())
+						}
+						counts[c][res.Name()] = res
+						return nil
+					})
+					if err != nil {
+						t.Fatalf("%s: %v", sc, err)
+					}
+				}
+			}
+			lines := counts[0]
+			want := len(CopyWays)*len(Sizes) + len(StaleViewPolicies) + len(HandleWays)*(1+HandleSamples) + 2
+			if floor {
+				want = len(CopyWays) * len(Sizes)
+			}
+			if len(lines) != want {
+				t.Fatalf("%d lines, want %d", len(lines), want)
+			}
+			value := func(name, unit string) float64 {
+				t.Helper()
+				res := lines["Boundary/scenario="+name+"/guest="+bg.Name]
+				if res == nil {
+					t.Fatalf("no line %s", name)
+				}
+				v, ok := res.Value(unit)
+				if !ok {
+					t.Fatalf("%s has no %s", name, unit)
+				}
+				return v
+			}
+			for _, way := range CopyWays {
+				for _, size := range Sizes {
+					name := "boundary-copy/way=" + string(way) + "/size=" + SizeName(size)
+					copied, calls := float64(2*size), 2.0
+					switch way {
+					case WayView:
+						copied = 0
+					case WayPooled:
+						calls = 0
+					}
+					if v := value(name, UnitCopiedBytes); v != copied {
+						t.Errorf("%s: %v copied bytes, want %v", name, v, copied)
+					}
+					if v := value(name, UnitGuestCalls); v != calls {
+						t.Errorf("%s: %v guest calls, want %v", name, v, calls)
+					}
+					if v := value(name, "ns/op"); v <= 0 {
+						t.Errorf("%s: %v ns/op", name, v)
+					}
+				}
+			}
+			if floor {
+				return
+			}
+			for _, p := range StaleViewPolicies {
+				name := "boundary-copy/way=view-across-grow/policy=" + string(p)
+				stale, lost := 0.0, 0.0
+				if p == harness.PolicyDefault {
+					stale, lost = float64(len(Sizes)), float64(sizes)
+				}
+				if value(name, UnitStaleViews) != stale || value(name, UnitRefusedViews) != stale || value(name, UnitLostWriteBytes) != lost {
+					t.Errorf("%s: %v", name, lines["Boundary/scenario="+name+"/guest="+bg.Name].Values)
+				}
+			}
+			for _, way := range HandleWays {
+				name := "host-handles/way=" + string(way)
+				leaked := value(name, UnitLeakedBytes)
+				if (way == WayNever) != (leaked > 0) {
+					t.Errorf("%s: leaked %v bytes", name, leaked)
+				}
+				if way == WayNever && leaked != value(name+"/at=100%", UnitLiveBytes) {
+					t.Errorf("%s: leaked %v bytes but %v were live at the end", name, leaked, value(name+"/at=100%", UnitLiveBytes))
+				}
+			}
+			probe := value("leak-check/after=boundary-copy", UnitProbeBytes)
+			if probe != float64(Sizes[len(Sizes)-1]) {
+				t.Errorf("leak-check after boundary-copy probed %v bytes, want the largest payload", probe)
+			}
+			for _, after := range []string{"boundary-copy", "host-handles"} {
+				lost := value("leak-check/after="+after, UnitLostBytes)
+				switch bg.Name {
+				case "pool", "freelist":
+					if lost != 0 {
+						t.Errorf("%s lost %v bytes after %s", bg.Name, lost, after)
+					}
+				case "bump", "arena":
+					if lost == 0 {
+						t.Errorf("%s lost nothing after %s", bg.Name, after)
+					}
+				}
+			}
+			// Exact metrics are the same in every count.
+			for name, res := range lines {
+				other := counts[1][name]
+				if other == nil {
+					t.Errorf("%s missing from the second count", name)
+					continue
+				}
+				for _, unit := range ExactUnits {
+					a, ok := res.Value(unit)
+					if b, _ := other.Value(unit); ok && a != b {
+						t.Errorf("%s: %s is %v then %v", name, unit, a, b)
+					}
 				}
 			}
 		})

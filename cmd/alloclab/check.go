@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/scenarios"
+)
+
+// checkCmd says which allocator convention a module uses, what it imports, whether
+// the harness can run it, and runs the checker over standard traces, ending with
+// a one-line verdict.
+func checkCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	fs := flag.NewFlagSet("alloclab check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	timeout := fs.Duration("timeout", 30*time.Second, "time limit of each checked pass")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		return usagef("check: want one module: alloclab check module.wasm")
+	}
+	path := fs.Arg(0)
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return usagef("check: %v", err)
+	}
+	verdict := func(ok bool, format string, a ...any) error {
+		word := "ok"
+		if !ok {
+			word = "FAIL"
+		}
+		fmt.Fprintf(stdout, "verdict: %s: %s\n", word, fmt.Sprintf(format, a...))
+		if !ok {
+			return errFailed
+		}
+		return nil
+	}
+	fmt.Fprintf(stdout, "module: %s (%d bytes)\n", path, len(wasm))
+	g, err := harness.NewGuest(strings.TrimSuffix(filepath.Base(path), ".wasm"), wasm)
+	if err != nil {
+		return verdict(false, "the harness cannot run it: %v", err)
+	}
+	fmt.Fprintf(stdout, "convention: %s\n", describeConvention(g))
+	if len(g.Imports) == 0 {
+		fmt.Fprintln(stdout, "imports: none")
+	} else {
+		fmt.Fprintf(stdout, "imports: %s (given WASI without files, arguments, environment or network)\n", strings.Join(g.Imports, ", "))
+	}
+
+	lab := harness.NewLab()
+	defer lab.Close(context.WithoutCancel(ctx))
+	churn, err := scenarios.Lookup("churn")
+	if err != nil {
+		return err
+	}
+	traces := []struct {
+		name  string
+		trace *scenarios.Trace
+	}{
+		{"churn", churn.Trace(true)},
+		{"alignments", alignmentTrace()},
+	}
+	for _, tr := range traces {
+		for _, mode := range []harness.Mode{harness.Replay, harness.Host} {
+			e, err := lab.MeasureExact(ctx, g, tr.name, tr.trace, harness.Config{Mode: mode, Timeout: *timeout}, 0)
+			if err != nil {
+				return verdict(false, "%v", err)
+			}
+			fmt.Fprintf(stdout, "checker: %s, %s mode: %d ops, every block sound; %d pages, heap/live %.3g\n",
+				tr.name, mode, e.Ops, e.PeakPages, e.Fragmentation())
+		}
+	}
+	return verdict(true, "the harness can run %s (%s convention) and it passed the checker: alloclab run -guest %s", path, g.Convention, path)
+}
+
+func describeConvention(g *harness.Guest) string {
+	has := func(names ...string) string {
+		var out []string
+		for _, n := range names {
+			if g.Exports(n) {
+				out = append(out, n)
+			} else {
+				out = append(out, "no "+n)
+			}
+		}
+		return strings.Join(out, ", ")
+	}
+	switch g.Convention {
+	case harness.ConventionC:
+		note := ""
+		if !g.Exports("aligned_alloc") {
+			note = "; without aligned_alloc, alignments above 16 fail"
+		}
+		return "C (" + has("malloc", "free", "aligned_alloc", "realloc") + "), through the lab's C adapter" + note
+	case harness.ConventionBindgen:
+		return "wasm-bindgen (" + has("__wbindgen_malloc", "__wbindgen_free", "__wbindgen_realloc") + "), through the lab's wasm-bindgen adapter"
+	}
+	return "the lab's ABI (" + has("alloc", "free", "realloc", "reset", "_initialize") + ")"
+}
+
+// alignmentTrace asks for every alignment from 1 to 4096 at awkward sizes, with
+// reallocs and frees between.
+func alignmentTrace() *scenarios.Trace {
+	r := rand.New(rand.NewPCG(7, 7))
+	var b scenarios.Builder
+	for i := 0; i < 2000; i++ {
+		s := b.Alloc(1+uint32(r.IntN(3000)), 1<<r.IntN(13))
+		switch r.IntN(4) {
+		case 0:
+			b.Free(s)
+		case 1:
+			b.Realloc(s, 1+uint32(r.IntN(6000)))
+		}
+	}
+	for b.Live() > 0 {
+		b.Free(b.LiveSlot(0))
+	}
+	return b.Trace()
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCheck runs alloclab check on a module that fits (through the C adapter) and
+// on ones that do not: the last line is the verdict.
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		module  string
+		code    int
+		lines   []string
+		verdict string
+	}{
+		{"cmalloc", 0, []string{"convention: C (malloc, free, aligned_alloc, realloc), through the lab's C adapter", "imports: none",
+			"checker: churn, replay mode: 20548 ops, every block sound", "checker: alignments, host mode: 4487 ops, every block sound"},
+			"verdict: ok: the harness can run ../../harness/testdata/cmalloc.wasm (c convention) and it passed the checker"},
+		{"bindgenmod", 0, []string{"convention: wasm-bindgen (__wbindgen_malloc, __wbindgen_free, no __wbindgen_realloc), through the lab's wasm-bindgen adapter"},
+			"verdict: ok:"},
+		{"cmallocmin", 1, []string{"without aligned_alloc, alignments above 16 fail"},
+			"verdict: FAIL: guest cmallocmin, scenario churn, op 7: alloc of 23 bytes aligned to 64 failed with 1825 bytes live and memory at 1 of its 65535-page limit"},
+		{"badabi", 1, nil, "verdict: FAIL: the harness cannot run it: guest badabi does not keep the allocator ABI"},
+		{"corrupt", 1, []string{"convention: the lab's ABI (alloc, free, no realloc, no reset, no _initialize)"},
+			"verdict: FAIL: guest corrupt, scenario churn, op 813: block [0x1c608, 0x1c65d) from op 381 was corrupted"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.module, func(t *testing.T) {
+			code, stdout, stderr := runAlloclab(t, "check", "../../harness/testdata/"+tc.module+".wasm")
+			lines := strings.Split(strings.TrimSpace(stdout), "\n")
+			if code != tc.code || !strings.HasPrefix(lines[len(lines)-1], tc.verdict) {
+				t.Fatalf("exit %d, last line %q; want %d and %q\n%s", code, lines[len(lines)-1], tc.code, tc.verdict, stderr)
+			}
+			for _, want := range tc.lines {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("output lacks %q:\n%s", want, stdout)
+				}
+			}
+		})
+	}
+}
