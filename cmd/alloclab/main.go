@@ -28,6 +28,8 @@
 //	-oom-limit pages   memory limit of the out-of-memory pass (default 256: 16 MiB)
 //	-trace file        replay this trace file (see trace below) instead of -scenario's
 //	-timeout d         time limit of each checked pass (default 2m)
+//	-shard i/n         run only every n-th benchmark of the matrix, starting with the
+//	                   i-th (all counts of each): merged shards make the whole run
 //	-resume            with -o: keep the results the file already holds and skip
 //	                   the runs they cover, to finish an interrupted run
 //	-o file            write the results to file as each benchmark finishes (each

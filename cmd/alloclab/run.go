@@ -32,6 +32,7 @@ type runOptions struct {
 	trace                          string
 	baselines                      string
 	resume                         bool
+	shard                          string
 }
 
 func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
@@ -49,6 +50,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	fs.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "time limit of each checked pass")
 	fs.BoolVar(&o.latency, "latency", true, "run a latency pass per count for tail latencies and time spent growing")
 	fs.StringVar(&o.baselines, "baselines", "guests/baselines/out", "folder of built baselines (guests/baselines/build.sh) that -guest patterns also match")
+	fs.StringVar(&o.shard, "shard", "", "run only slice i of n of the benchmarks (i/n, 1 <= i <= n); merged slices give the whole run")
 	fs.BoolVar(&o.resume, "resume", false, "with -o: keep the results the file holds and skip the runs they cover")
 	fs.StringVar(&o.trace, "trace", "", "replay this trace file (from alloclab trace) as scenario trace-NAME, instead of -scenario's")
 	fs.StringVar(&o.output, "o", "", "write the results to this file, as each benchmark finishes, instead of standard output")
@@ -103,6 +105,10 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		}
 	}
 
+	shard, shards, err := parseShard(o.shard)
+	if err != nil {
+		return err
+	}
 	if o.resume && o.output == "" {
 		return usagef("-resume needs -o")
 	}
@@ -132,8 +138,10 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	}
 	defer s.lab.Close(context.WithoutCancel(ctx))
 	// The count loop is outermost, so the runs of one benchmark are spread over the
-	// whole run, as benchstat advises.
+	// whole run, as benchstat advises. A shard takes every n'th benchmark of the
+	// matrix, all counts of each, so merged shards hold the same benchmarks.
 	for c := 0; c < o.count; c++ {
+		index := 0
 		for _, sc := range scs {
 			variants := sc.Variants
 			if len(variants) == 0 {
@@ -142,6 +150,10 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 			for _, v := range variants {
 				for _, g := range gs {
 					for _, mode := range modes {
+						index++
+						if (index-1)%shards != shard-1 {
+							continue
+						}
 						if ctx.Err() != nil {
 							return fmt.Errorf("interrupted: %w", ctx.Err())
 						}
@@ -270,6 +282,17 @@ func (s *suite) bench(ctx context.Context, sc *scenarios.Scenario, v scenarios.V
 	rec := res.Benchfmt()
 	rec.Config = s.config
 	return s.out.Write(rec)
+}
+
+// parseShard parses -shard i/n; empty means 1/1.
+func parseShard(s string) (i, n int, err error) {
+	if s == "" {
+		return 1, 1, nil
+	}
+	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 1 || i < 1 || i > n || fmt.Sprintf("%d/%d", i, n) != s {
+		return 0, 0, usagef("-shard %q: want i/n with 1 <= i <= n", s)
+	}
+	return i, n, nil
 }
 
 // variantConfig returns the configuration of a scenario variant's passes and its

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"reflect"
 	"os"
 	"path/filepath"
 	"strings"
@@ -199,5 +201,43 @@ func TestBadModule(t *testing.T) {
 	code, _, stderr := runAlloclab(t, "run", "-short", "-guest", "../../harness/testdata/badabi.wasm")
 	if code != 1 || !strings.Contains(stderr, "-guest ../../harness/testdata/badabi.wasm: guest badabi does not keep the allocator ABI (nor the C or wasm-bindgen convention): alloc has type (i32) -> (i32), want (i32, i32) -> (i32); exports no free") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestShards checks the shards of a run, merged, hold the same benchmarks, each
+// as often, as the unsharded run.
+func TestShards(t *testing.T) {
+	args := []string{"run", "-short", "-scenario", "churn|pooled|swiss", "-guest", "bump|pool|floor", "-mode", "replay,host", "-count", "2", "-latency=false"}
+	names := func(text string) map[string]int {
+		results, _ := readResults(t, text)
+		m := map[string]int{}
+		for _, r := range results {
+			m[string(r.Name)]++
+		}
+		return m
+	}
+	code, whole, stderr := runAlloclab(t, args...)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	want := names(whole)
+	merged := map[string]int{}
+	for i := 1; i <= 4; i++ {
+		code, part, stderr := runAlloclab(t, append(args, "-shard", fmt.Sprintf("%d/4", i))...)
+		if code != 0 {
+			t.Fatal(stderr)
+		}
+		for name, n := range names(part) {
+			if merged[name] != 0 {
+				t.Errorf("%s in two shards", name)
+			}
+			merged[name] += n
+		}
+	}
+	if len(want) != 18 || !reflect.DeepEqual(merged, want) {
+		t.Errorf("merged shards %v\nwant %v", merged, want)
+	}
+	if code, _, stderr := runAlloclab(t, "run", "-shard", "5/4"); code != 2 || !strings.Contains(stderr, `-shard "5/4": want i/n with 1 <= i <= n`) {
+		t.Errorf("exit %d, %s", code, stderr)
 	}
 }
