@@ -1,7 +1,8 @@
 # alloclab: compare WebAssembly allocators under wazero.
 #
-#   make bench   run every scenario against every guest (count $(COUNT)), keep the
-#                results under results/, and print benchstat's table of them
+#   make bench   run every scenario against every guest (count $(COUNT)), and the
+#                host-boundary scenarios (count $(BOUNDARY_COUNT)); keep the results
+#                under results/runs, and print benchstat's tables of them
 #   make test    vet and test everything, every guest through the checker
 #   make guests  rebuild every .wasm from its .wat with wat2wasm (Debian's wabt),
 #                and build the real-world baselines (guests/baselines/build.sh)
@@ -10,6 +11,7 @@ SHELL     := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 
 COUNT     ?= 10
+BOUNDARY_COUNT ?= 5
 BENCHARGS ?=
 RUN       ?= $(shell date -u +%Y%m%d-%H%M%S)
 RESULTS   := results/runs/$(RUN).txt
@@ -28,7 +30,9 @@ bench: baselines
 	@mkdir -p results/runs
 	@echo "# running the suite (count $(COUNT)) into $(RESULTS); progress in $(RESULTS:.txt=.log)" >&2
 	@status=0; go run ./cmd/alloclab run -count $(COUNT) -mode replay,host $(BENCHARGS) -o $(RESULTS) 2>&1 | tee $(RESULTS:.txt=.log) >&2 || status=$$?; \
+	 go run ./cmd/alloclab boundary -count $(BOUNDARY_COUNT) -o $(RESULTS:.txt=.boundary.txt) 2>&1 | tee $(RESULTS:.txt=.boundary.log) >&2 || status=$$?; \
 	 go tool benchstat -col /guest $(RESULTS); \
+	 go tool benchstat -col /guest $(RESULTS:.txt=.boundary.txt); \
 	 exit $$status
 
 test:

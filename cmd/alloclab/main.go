@@ -5,6 +5,7 @@
 // Usage:
 //
 //	alloclab run [flags]
+//	alloclab boundary [-guest list] [-scenario regexp] [-count n] [-short] [-timeout d] [-baselines dir] [-o file]
 //	alloclab check [-timeout d] module.wasm
 //	alloclab trace record -o out.trace [-process main|largest|NAME] [-max-ops n] [-free-live] -- command [args...]
 //	alloclab trace import -o out.trace [-source s] [-command c] [-max-ops n] [-free-live] file.mtrace
@@ -54,6 +55,30 @@
 // oom-live-bytes and oom-live/limit, the op, the live bytes and the utilisation at
 // the first failed alloc under -oom-limit (absent when the trace fits); wasm-bytes,
 // the guest's binary size. All but ns/op are exact and declared so.
+//
+// Boundary measures the host/guest boundary of a wazero embedder over every
+// selected guest (package harness/boundary). boundary-copy passes payloads of
+// 64 B to 1 MiB to the guest and reads them back three ways: way=copy (alloc,
+// Memory.Write, copy back, free), way=view (alloc, write and read in place
+// through the slice Memory.Read returns, free) and way=pooled (Memory.Write into
+// one long-lived block); units ns/op, copied-bytes and guest-calls per op. Its
+// way=view-across-grow lines show that a slice taken before memory.grow is stale
+// afterwards under the default memory policy and not under capacity-from-max or
+// mmap (stale-views, lost-write-bytes, refused-views). host-handles gives Go
+// objects guest blocks released by Close, by a runtime.AddCleanup whose frees
+// the owning goroutine delivers at safe points, or never; it calls runtime.GC
+// every 64 objects and reports leaked-bytes, live-bytes-max, live bytes and
+// pages over the run (at=25%..100%), and the forced collections and objects
+// between an object becoming unreachable and its block being freed
+// (free-delay-gc-mean/-max, free-delay-obj-mean/-max). leak-check runs each
+// workload until it has freed everything, then allocates back its peak live set
+// and reports the bytes the guest could not hand back without growing
+// (lost-bytes) and the pages it holds (held-pages). The flags are run's;
+// -scenario matches boundary-copy, host-handles and leak-check. The floor runs
+// boundary-copy's timed lines only.
+//
+//	alloclab boundary -count 10 > boundary.txt
+//	benchstat -col /guest boundary.txt
 //
 // Check says which allocator convention a module uses (the lab's ABI, the C
 // library's malloc/free/aligned_alloc/realloc, or wasm-bindgen's
@@ -134,7 +159,7 @@ func exitCode(err error, stderr io.Writer) int {
 // alloclab runs the command line args.
 func alloclab(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if len(args) == 0 {
-		return usagef("no command: want run, check or trace (see go doc ./cmd/alloclab)")
+		return usagef("no command: want run, boundary, check or trace (see go doc ./cmd/alloclab)")
 	}
 	switch args[0] {
 	case "run":
@@ -143,9 +168,11 @@ func alloclab(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		return traceCmd(ctx, stdout, stderr, args[1:])
 	case "check":
 		return checkCmd(ctx, stdout, stderr, args[1:])
+	case "boundary":
+		return boundaryCmd(ctx, stdout, stderr, args[1:])
 	case "help", "-h", "-help", "--help":
-		fmt.Fprintln(stdout, "usage: alloclab run [flags] | alloclab check module.wasm | alloclab trace record|import|record-wasm|info ...; see go doc github.com/alloclab/alloclab/cmd/alloclab")
+		fmt.Fprintln(stdout, "usage: alloclab run [flags] | alloclab boundary [flags] | alloclab check module.wasm | alloclab trace record|import|record-wasm|info ...; see go doc github.com/alloclab/alloclab/cmd/alloclab")
 		return nil
 	}
-	return usagef("unknown command %q: want run, check or trace", args[0])
+	return usagef("unknown command %q: want run, boundary, check or trace", args[0])
 }

@@ -1,58 +1,66 @@
 // Package boundary measures what happens at the host/guest boundary of a wazero
 // embedder: data copied into and out of guest memory, Go objects that own guest
-// blocks, and the memory a guest's allocator loses. It runs the same way the lab
+// blocks, and the memory a guest's allocator loses. It runs the way the lab
 // measures allocators, as scenarios over every guest with exact metrics, and its
 // helpers are the patterns it recommends:
 //
 //   - View holds a guest block as a Go slice and refuses it once memory.grow has
-//     moved the memory (under wazero's default memory, every grow past the
-//     memory's capacity moves it: a slice taken before is silently stale).
+//     moved the memory. Under wazero's default memory, a grow past the memory's
+//     capacity (its initial size) moves it, and a slice taken before is silently
+//     stale: writes through it are lost.
 //   - Owner and Handle tie a guest block to a Go object, released by Close or,
 //     once the object is collected, by a runtime.AddCleanup that queues the
 //     block for the owning goroutine to free at its next safe point (wazero
-//     module calls are not safe concurrently on one instance).
+//     module calls are not safe concurrently on one instance; cleanups run on
+//     the runtime's goroutines).
 //   - Checker wraps a guest and checks every block (placement, double free,
-//     invalid free) and keeps the live set; LeakCheck measures what the
-//     allocator lost once a workload freed everything.
+//     invalid free) against a shadow set of the live blocks; LeakCheck measures
+//     what the allocator lost once a workload freed everything.
 //
-// The scenarios (Runner) write benchmark lines named
+// Runner runs the scenarios and writes benchmark lines named
 // Boundary/scenario=S/KEY=VALUE.../guest=G:
 //
 //   - boundary-copy, way=copy|view|pooled, size=64B|4KiB|64KiB|1MiB: the host
 //     passes a payload to the guest and reads it back. copy allocates a block,
-//     Memory.Writes the payload encoded in a Go buffer, copies it back out and
-//     frees the block; view allocates a block, encodes the payload straight into
-//     the slice Memory.Read returns and reads it in place; pooled writes and
-//     copies back like copy, through one long-lived guest block. copy − pooled
-//     is the cost of the alloc and free calls, copy − view that of the copies.
-//     Units: ns/op, copied-bytes (between Go and guest memory, per op) and
-//     guest-calls (wazero calls per op).
+//     Memory.Writes the payload the host encoded in a Go buffer, copies it back
+//     out and frees the block; view allocates a block, encodes the payload
+//     straight into the slice Memory.Read returns, reads it in place and frees
+//     the block; pooled writes and copies back like copy, through one
+//     long-lived guest block. So copy − pooled is the price of the alloc and
+//     free calls, copy − view that of the copies. Units: ns/op, copied-bytes
+//     (bytes copied between Go and guest memory per op) and guest-calls (wazero
+//     calls per op). The guest ABI has no function that computes on the data,
+//     so the result read back is the payload as the guest holds it.
 //   - boundary-copy, way=view-across-grow, policy=default|capacity-from-max|mmap:
-//     for each payload size, a slice and a View of a block are taken, the guest
-//     is made to grow its memory, and the host writes through both. Units:
-//     stale-views (slices no longer aliasing guest memory), lost-write-bytes
-//     (bytes written through them that the guest never saw), refused-views
-//     (stale Views refused by their guard: always equal to stale-views).
-//   - host-handles, way=close|cleanup|never: Go objects each own a guest block
-//     (16 B to 4 KiB, log-uniform), the most recent HandleWindow of them kept
-//     reachable; an object pushed out of the window is closed, left to its
-//     cleanup, or dropped (a leak). The scenario calls runtime.GC every
-//     GCEvery objects and drains the cleanup queue before every alloc and after
-//     every GC. Units: ns/op per object (the forced collections excluded),
-//     leaked-bytes (guest bytes never freed after the final collection),
-//     live-bytes-max (sampled every GCEvery objects), free-delay-gc-mean and
-//     -max (forced GC cycles from the object becoming unreachable to its block
-//     being freed), free-delay-obj-mean and -max (the same in objects created),
-//     end-gcs (forced cycles the final collection took to free everything).
-//     Lines with at=25%|50%|75%|100% give live-bytes and pages over the run.
-//   - leak-check, after=boundary-copy|host-handles: the copy way's calls at every
-//     size, or the close way of host-handles, run on a fresh instance that then
-//     frees everything; LeakCheck allocates back the workload's peak live set.
-//     Units: probe-bytes (that set), lost-bytes (what the guest could not hand
-//     back inside the memory it already held), held-pages (that memory: wasm
-//     memory never shrinks), probe-grown-pages (what the probe had to grow).
+//     for each payload size, a slice and a View of a fresh block are taken, the
+//     guest is made to grow its memory (by allocating a block as large as the
+//     memory), and the host writes through both. Units: stale-views (slices that
+//     no longer alias guest memory), lost-write-bytes (bytes written through
+//     them the guest never saw), refused-views (stale Views refused by their
+//     guard: always equal to stale-views).
+//   - host-handles, way=close|cleanup|never: HandleObjects Go objects each own a
+//     guest block (16 B to 4 KiB, log-uniform); the most recent HandleWindow are
+//     kept reachable, and an object pushed out of the window is closed, left to
+//     its cleanup, or dropped without either (a leak). The scenario calls
+//     runtime.GC after every GCEvery objects, and drains the cleanup queue
+//     before every alloc and after every collection. Units: ns/op per object
+//     (the forced collections excluded; memory grows on demand, so a leak's
+//     growth is in it), leaked-bytes (guest bytes never freed once every object
+//     is gone and collected), live-bytes-max, free-delay-gc-mean and -max
+//     (forced collections between an object becoming unreachable, or being
+//     closed, and its block being freed), free-delay-obj-mean and -max (the
+//     same in objects created), end-gcs (collections the end of the run needed
+//     to free every collectable block). Lines with at=25%|50%|75%|100% give the
+//     live bytes and the memory's pages over the run.
+//   - leak-check, after=boundary-copy|host-handles: the copy way's calls at
+//     every size, or host-handles' close way, run on a fresh instance, which
+//     then has freed everything; LeakCheck allocates back the workload's peak
+//     live set. Units: probe-bytes (that set), lost-bytes (the part the guest
+//     could not hand back inside the memory it held), held-pages (that memory:
+//     wasm memory never shrinks), probe-grown-pages (what the probe grew).
 //
-// Exact units (ExactUnits) are deterministic: every run gives the same.
+// ExactUnits are deterministic: every run of a guest gives the same. The others
+// are times, or depend on when the Go collector runs the cleanups.
 package boundary
 
 import (

@@ -140,10 +140,10 @@ func (o *Owner) Drain(ctx context.Context) (int, error) {
 	return len(ids), nil
 }
 
-// Collect drops nothing itself: after the caller dropped every handle with a
-// cleanup, it runs up to maxGCs collections, draining after each, until every
-// such block is freed. It returns the collections it ran, and an error if blocks
-// were still owned after maxGCs.
+// Collect is for after the caller dropped every handle that has a cleanup: it
+// runs up to maxGCs collections, draining after each, until all their blocks
+// are freed. It returns the collections it ran, and an error if blocks were
+// still owned after maxGCs.
 func (o *Owner) Collect(ctx context.Context, maxGCs int) (int, error) {
 	if _, err := o.Drain(ctx); err != nil {
 		return 0, err

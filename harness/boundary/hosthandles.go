@@ -24,12 +24,12 @@ const (
 	handleSeedHigh = 0x6c6573
 )
 
-// HandleObjects returns the objects host-handles creates: 20000, or 2000 with short.
+// HandleObjects returns the objects host-handles creates: 10000, or 2000 with short.
 func HandleObjects(short bool) int {
 	if short {
 		return 2000
 	}
-	return 20000
+	return 10000
 }
 
 // HandlesRun is what one host-handles pass measured.
