@@ -21,7 +21,7 @@ WAT       := $(shell find guests harness -name '*.wat')
 
 FUZZTIME  ?= 10s
 
-.PHONY: bench test fuzz guests baselines tools check
+.PHONY: bench test fuzz guests baselines tools check report compare
 
 # The results file is written as each benchmark finishes; the log beside it keeps
 # progress and failures. A failing guest does not stop the table: its error is in
@@ -34,6 +34,24 @@ bench: baselines
 	 go tool benchstat -col /guest $(RESULTS); \
 	 go tool benchstat -col /guest $(RESULTS:.txt=.boundary.txt); \
 	 exit $$status
+
+# report writes the results pages of every run under results/runs into $(SITE):
+# open $(SITE)/index.html from disk, or publish the folder on any static host.
+SITE      ?= results/site
+report:
+	go run ./cmd/alloclab report -o $(SITE) $(sort $(filter-out %.boundary.txt,$(wildcard results/runs/*.txt)))
+
+# compare runs the suite on OLD and NEW, git refs (checked out in a temporary
+# worktree) or results files (used as they are; NEW defaults to the working
+# tree), alternating COUNT rounds of -count 1 runs, and prints benchstat's
+# comparison; COMPAREOUT keeps both sides' results and the table.
+#   make compare OLD=main COUNT=5 BENCHARGS=-short
+OLD       ?=
+NEW       ?= .
+COMPAREOUT ?=
+compare:
+	@test -n "$(OLD)" || { echo 'usage: make compare OLD=<git ref or results file> [NEW=<git ref, results file or .>] [COUNT=n] [BENCHARGS=...]' >&2; exit 2; }
+	go run ./cmd/alloclab compare -count $(COUNT) $(if $(COMPAREOUT),-o $(COMPAREOUT)) $(OLD) $(NEW) -- $(BENCHARGS)
 
 test:
 	go vet ./...

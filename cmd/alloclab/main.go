@@ -7,6 +7,8 @@
 //	alloclab run [flags]
 //	alloclab boundary [-guest list] [-scenario regexp] [-count n] [-short] [-timeout d] [-baselines dir] [-o file]
 //	alloclab check [-timeout d] module.wasm
+//	alloclab report -o dir [-base run|none] [-title t] results/runs/RUN.txt...
+//	alloclab compare [-count n] [-o dir] OLD [NEW] [-- run flags]
 //	alloclab trace record -o out.trace [-process main|largest|NAME] [-max-ops n] [-free-live] -- command [args...]
 //	alloclab trace import -o out.trace [-source s] [-command c] [-max-ops n] [-free-live] file.mtrace
 //	alloclab trace record-wasm -o out.trace [-invoke export] [-max-ops n] [-free-live] [-timeout d] module.wasm [-- args...]
@@ -79,6 +81,29 @@
 //
 //	alloclab boundary -count 10 > boundary.txt
 //	benchstat -col /guest boundary.txt
+//
+// Report writes the results pages: a static site in -o's folder, made from results
+// files and the heap sidecars beside them (results/README.md). It has an index of the
+// runs (date, machine, Go, wazero and toolchain versions, the guests' hashes), a page
+// per run, and a page per scenario with the latest run that has it: benchstat's
+// statistics (golang.org/x/perf's benchproc and benchmath), SVG charts (time per op in
+// each mode, pages grown, utilisation at the out-of-memory point, fragmentation, binary
+// size against speed, utilisation over the trace) and heap maps at peak and at the
+// out-of-memory point. With two or more runs it compares the latest with the one before
+// (-base picks another, -base none none), as benchstat OLD NEW does. The pages use
+// relative links only and fetch nothing: open index.html from disk or publish the folder.
+//
+//	alloclab report -o site results/runs/*.txt
+//
+// Compare runs the suite on two versions and prints benchstat's comparison. OLD and NEW
+// are results files, used as they are, or git refs, each checked out in a temporary git
+// worktree where alloclab is built; NEW defaults to the working tree ("."). The sides
+// that run take turns, -count rounds (default 5) of alloclab run -count 1 with the flags
+// after --, alternating which goes first, so a machine that drifts drifts on both; then
+// it prints go tool benchstat -table "" OLD NEW. -o keeps both sides' results (old.txt,
+// new.txt) and the table (benchstat.txt).
+//
+//	alloclab compare -count 5 main -- -short
 //
 // Check says which allocator convention a module uses (the lab's ABI, the C
 // library's malloc/free/aligned_alloc/realloc, or wasm-bindgen's
@@ -159,7 +184,7 @@ func exitCode(err error, stderr io.Writer) int {
 // alloclab runs the command line args.
 func alloclab(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if len(args) == 0 {
-		return usagef("no command: want run, boundary, check or trace (see go doc ./cmd/alloclab)")
+		return usagef("no command: want run, boundary, check, trace, report or compare (see go doc ./cmd/alloclab)")
 	}
 	switch args[0] {
 	case "run":
@@ -170,9 +195,13 @@ func alloclab(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		return checkCmd(ctx, stdout, stderr, args[1:])
 	case "boundary":
 		return boundaryCmd(ctx, stdout, stderr, args[1:])
+	case "report":
+		return reportCmd(ctx, stdout, stderr, args[1:])
+	case "compare":
+		return compareCmd(ctx, stdout, stderr, args[1:])
 	case "help", "-h", "-help", "--help":
-		fmt.Fprintln(stdout, "usage: alloclab run [flags] | alloclab boundary [flags] | alloclab check module.wasm | alloclab trace record|import|record-wasm|info ...; see go doc github.com/alloclab/alloclab/cmd/alloclab")
+		fmt.Fprintln(stdout, "usage: alloclab run [flags] | alloclab boundary [flags] | alloclab check module.wasm | alloclab trace record|import|record-wasm|info ... | alloclab report -o dir RUN.txt... | alloclab compare OLD [NEW] [-- run flags]; see go doc github.com/alloclab/alloclab/cmd/alloclab")
 		return nil
 	}
-	return usagef("unknown command %q: want run, boundary, check or trace", args[0])
+	return usagef("unknown command %q: want run, boundary, check, trace, report or compare", args[0])
 }

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/rhysd/actionlint"
+)
+
+// TestWorkflows lints the GitHub Actions workflows with actionlint, and with
+// shellcheck for their scripts where it is installed; any finding fails.
+func TestWorkflows(t *testing.T) {
+	files, err := filepath.Glob("../../.github/workflows/*.yml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no workflows in .github/workflows (%v)", err)
+	}
+	var out bytes.Buffer
+	opts := &actionlint.LinterOptions{}
+	if sc, err := exec.LookPath("shellcheck"); err == nil {
+		opts.Shellcheck = sc
+	} else {
+		t.Log("shellcheck is not installed: the workflows' scripts are not checked by it")
+	}
+	l, err := actionlint.NewLinter(&out, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		errs, err := l.LintFile(f, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, e := range errs {
+			t.Errorf("%s:%d:%d: %s [%s]", filepath.Base(f), e.Line, e.Column, e.Message, e.Kind)
+		}
+	}
+}

@@ -1,0 +1,382 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/alloclab/alloclab/harness"
+)
+
+// testRuns are the committed runs: a small base run and a later one with more
+// scenarios, made with
+//
+//	go run ./cmd/alloclab run -short -count 3 -mode replay,host -guest 'bump|freelist|pool|floor' \
+//		-scenario 'churn|fragmentation-swiss' -o report/testdata/runs/BASE.txt
+//	go run ./cmd/alloclab run -short -count 3 -mode replay,host -guest 'bump|freelist|pool|floor' \
+//		-scenario 'churn|fragmentation-swiss|oom-sweep|prealloc-vs-grow' -o report/testdata/runs/NEW.txt
+func testRuns(t testing.TB) []string {
+	t.Helper()
+	runs, err := filepath.Glob("testdata/runs/*.txt")
+	if err != nil || len(runs) < 2 {
+		t.Fatalf("want two runs in testdata/runs, got %v (%v)", runs, err)
+	}
+	sort.Strings(runs)
+	return runs
+}
+
+// siteDir returns where a test writes its site: $ALLOCLAB_REPORT_OUT/name if set,
+// to look at it afterwards, or a temporary folder.
+func siteDir(t testing.TB, name string) string {
+	if d := os.Getenv("ALLOCLAB_REPORT_OUT"); d != "" {
+		dir := filepath.Join(d, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
+func TestLoadRun(t *testing.T) {
+	runs := testRuns(t)
+	r, err := LoadRun(runs[len(runs)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Date.IsZero() {
+		t.Errorf("no date from the file name %s", r.Name)
+	}
+	for _, k := range []string{"goos", "goarch", "go", "wazero", "engine"} {
+		if r.Get(k) == "" {
+			t.Errorf("no %s in the file configuration", k)
+		}
+	}
+	if len(r.Guests) != 4 {
+		t.Fatalf("guests: got %d, want 4 (bump, freelist, pool, floor)", len(r.Guests))
+	}
+	for _, g := range r.Guests {
+		if g.Bytes == 0 || len(g.SHA256) != 64 || g.Toolchain == "" {
+			t.Errorf("guest line %q did not parse: %+v", g.Raw, g)
+		}
+	}
+	if r.Heap == nil {
+		t.Fatal("no heap sidecar")
+	}
+	rec := r.Heap["Alloc/scenario=fragmentation-swiss/guest=bump/mode=replay"]
+	if rec == nil || rec.Peak == nil || len(rec.Samples) == 0 {
+		t.Fatalf("sidecar record of fragmentation-swiss/bump: %+v", rec)
+	}
+	// Units are tidied: ns/op is sec/op.
+	var units []string
+	for _, v := range r.Results[0].Values {
+		units = append(units, v.Unit)
+	}
+	if !slices.Contains(units, "sec/op") || !slices.Contains(units, "p99-sec") {
+		t.Errorf("units %v: want sec/op and p99-sec", units)
+	}
+	if a := r.Units.GetAssumption("pages-grown"); a.SummaryLabel() != "exact" {
+		t.Errorf("pages-grown is not exact: %s", a.SummaryLabel())
+	}
+}
+
+func TestParseName(t *testing.T) {
+	for name, want := range map[string]Bench{
+		"Alloc/scenario=churn/guest=pool/mode=replay":                                   {"churn", "", "pool", "replay"},
+		"Alloc/scenario=oom-sweep/limit=16MiB/guest=bump/mode=host":                     {"oom-sweep", "limit=16MiB", "bump", "host"},
+		"Alloc/scenario=prealloc-vs-grow/memory=grow/policy=mmap/guest=floor/mode=host": {"prealloc-vs-grow", "memory=grow/policy=mmap", "floor", "host"},
+		"Alloc/mode=replay": {Mode: "replay"},
+	} {
+		if got := ParseName(name); got != want {
+			t.Errorf("ParseName(%q) = %+v, want %+v", name, got, want)
+		}
+	}
+}
+
+// TestSidecarFormat checks the report reads what the harness writes: every JSON
+// key of harness.Sample, HeapMap and OOMPoint is a key of the report's types.
+func TestSidecarFormat(t *testing.T) {
+	keys := func(v any) []string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		sort.Strings(out)
+		return out
+	}
+	for _, c := range []struct{ harness, report any }{
+		{harness.Sample{Op: 1, LiveBytes: 1, HeapBytes: 1, Pages: 1}, Sample{Op: 1, LiveBytes: 1, HeapBytes: 1, Pages: 1}},
+		{harness.HeapMap{Op: 1, MemoryBytes: 1, HeapBytes: 1, LiveBytes: 1, CellBytes: 1, Live: []uint32{1}},
+			HeapMap{Op: 1, MemoryBytes: 1, HeapBytes: 1, LiveBytes: 1, CellBytes: 1, Live: []uint32{1}}},
+		{harness.OOMPoint{Op: 1, LiveBytes: 1, Trap: "x"}, OOMPoint{Op: 1, LiveBytes: 1, Trap: "x"}},
+	} {
+		h, r := keys(c.harness), keys(c.report)
+		for _, k := range h {
+			if !slices.Contains(r, k) {
+				t.Errorf("%T has JSON key %q that the report's %T lacks", c.harness, k, c.report)
+			}
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	m := &HeapMap{MemoryBytes: 640, HeapBytes: 400, CellBytes: 100, Live: []uint32{100, 95, 60, 10, 0, 0, 0}}
+	// The last cell holds 40 bytes of memory.
+	want := []CellClass{Live, Live, MostlyLive, SomeLive, NeverUsed, NeverUsed, NeverUsed}
+	if got := Classify(m); !slices.Equal(got, want) {
+		t.Errorf("Classify = %v, want %v", got, want)
+	}
+	m.HeapBytes = 550 // cells 4 and 5 start below the heap's end: holes
+	want[4], want[5] = Free, Free
+	if got := Classify(m); !slices.Equal(got, want) {
+		t.Errorf("Classify = %v, want %v", got, want)
+	}
+	svg := string(HeapMapSVG(m, "test <map>"))
+	if !strings.Contains(svg, "<title>test &lt;map&gt;</title>") || !strings.Contains(svg, cellStyle[Free].Fill) {
+		t.Errorf("SVG lacks its title or free cells:\n%s", svg)
+	}
+}
+
+// TestSwissCheese checks the heap map of fragmentation-swiss shows holes: bump
+// leaves a free hole beside every anchor.
+func TestSwissCheese(t *testing.T) {
+	runs := testRuns(t)
+	r, err := LoadRun(runs[len(runs)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := r.Heap["Alloc/scenario=fragmentation-swiss/guest=bump/mode=replay"].Peak
+	s := m.Stats()
+	if s.FreeCells < s.Cells/2 {
+		t.Errorf("bump's swiss cheese: %d free cells of %d, want most", s.FreeCells, s.Cells)
+	}
+}
+
+func TestBuildTables(t *testing.T) {
+	runs := testRuns(t)
+	old, err := LoadRun(runs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := LoadRun(runs[len(runs)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := BuildTables(scenarioResults(r, "churn"), r.Units, ".fullname", "/guest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byUnit := map[string]*StatTable{}
+	for _, tb := range tables {
+		byUnit[tb.Unit] = tb
+	}
+	sec := byUnit["sec/op"]
+	if sec == nil || sec.Exact() {
+		t.Fatalf("no sec/op table, or it is exact: %v", sec)
+	}
+	var cols []string
+	for _, c := range sec.Cols {
+		cols = append(cols, c.StringValues())
+	}
+	if want := []string{"bump", "freelist", "pool", "floor"}; !slices.Equal(cols, want) {
+		t.Errorf("columns %v, want %v", cols, want)
+	}
+	c := sec.Find("Alloc/mode=replay", "pool")
+	if c == nil || len(c.Sample.Values) != 3 || c.Summary.Center <= 0 || c.Summary.Center > 1e-6 {
+		t.Fatalf("sec/op of pool in replay: %+v", c)
+	}
+	pages := byUnit["pages-grown"]
+	if pages == nil || !pages.Exact() {
+		t.Fatal("pages-grown is missing or not exact")
+	}
+	if c := pages.Find("Alloc/mode=replay", "bump"); c == nil || c.Summary.Lo != c.Summary.Hi {
+		t.Errorf("exact pages-grown of bump has a range: %+v", c)
+	}
+
+	// Two runs: a column per file, compared with the first.
+	both := append(scenarioResults(old, "churn"), scenarioResults(r, "churn")...)
+	ct, err := BuildTables(both, mergeUnits(old.Units, r.Units), ".fullname", ".file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range ct {
+		if tb.Unit != "sec/op" {
+			continue
+		}
+		if len(tb.Cols) != 2 || tb.Cols[0].StringValues() != old.Name {
+			t.Fatalf("comparison columns %v, want %s first", tb.Cols, old.Name)
+		}
+		c := tb.Find("Alloc/guest=pool/mode=replay", r.Name)
+		if c == nil || c.Base == nil || c.Comparison.N1 != 3 || c.Comparison.N2 != 3 {
+			t.Fatalf("pool's comparison: %+v", c)
+		}
+		if delta, test := c.Delta(); delta == "" || !strings.HasPrefix(test, "p=") {
+			t.Errorf("Delta() = %q, %q", delta, test)
+		}
+		if _, ok, _, rok := tb.GeoMean(tb.Cols[1]); !ok || !rok {
+			t.Error("no geomean")
+		}
+	}
+}
+
+// TestGenerate generates the site of the test runs and checks every page's links
+// and pictures resolve to files of the site, and that nothing points off it.
+func TestGenerate(t *testing.T) {
+	dir := siteDir(t, "site")
+	site, err := Generate(Options{Out: dir, Runs: testRuns(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if site.Pages[0] != "index.html" {
+		t.Errorf("first page %s, want index.html", site.Pages[0])
+	}
+	for _, want := range []string{"scenario-churn.html", "scenario-fragmentation-swiss.html", "scenario-oom-sweep.html",
+		"scenario-prealloc-vs-grow.html", "style.css", "img/fragmentation-swiss/heap-bump-peak.svg",
+		"img/oom-sweep/heap-pool-limit_16MiB-oom.svg", "img/churn/time.svg", "img/churn/utilisation.svg",
+		"img/oom-sweep/oom.svg", "img/churn/size-speed.svg"} {
+		if !slices.Contains(site.Files, want) {
+			t.Errorf("no %s in the site", want)
+		}
+	}
+	for _, page := range site.Pages {
+		checkLinks(t, dir, page)
+	}
+	// The comparison is on the pages of scenarios both runs have.
+	churn, _ := os.ReadFile(filepath.Join(dir, "scenario-churn.html"))
+	if !strings.Contains(string(churn), `id="change"`) || !strings.Contains(string(churn), "geomean") {
+		t.Error("scenario-churn.html has no comparison")
+	}
+	oom, _ := os.ReadFile(filepath.Join(dir, "scenario-oom-sweep.html"))
+	if !strings.Contains(string(oom), "has no results for this scenario") {
+		t.Error("scenario-oom-sweep.html does not say the base run lacks it")
+	}
+	idx, _ := os.ReadFile(filepath.Join(dir, "index.html"))
+	for _, want := range []string{"AMD", "go1.", "v1.", "wat2wasm", "2c9330dd1ee5"} {
+		if !strings.Contains(string(idx), want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+}
+
+var attrRef = regexp.MustCompile(`(?:href|src|data)="([^"]*)"`)
+
+// checkLinks checks that every reference of page is relative and names a file
+// of the site (fragments aside).
+func checkLinks(t *testing.T, dir, page string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range attrRef.FindAllStringSubmatch(string(b), -1) {
+		ref := m[1]
+		switch {
+		case ref == "data:,": // the empty favicon, so no browser asks for one
+			continue
+		case strings.HasPrefix(ref, "#"):
+			if !strings.Contains(string(b), `id="`+ref[1:]+`"`) {
+				t.Errorf("%s: fragment %s names no element", page, ref)
+			}
+			continue
+		case strings.Contains(ref, ":") || strings.HasPrefix(ref, "/"):
+			t.Errorf("%s: %s is not a relative link", page, ref)
+			continue
+		}
+		file, _, _ := strings.Cut(ref, "#")
+		if _, err := os.Stat(filepath.Join(dir, filepath.Dir(page), filepath.FromSlash(file))); err != nil {
+			t.Errorf("%s: broken link %s", page, ref)
+		}
+	}
+}
+
+// TestCompareTable checks the comparison of two synthetic runs: a clear drop in
+// time is significant and better, an unchanged exact unit is unchanged, and a
+// rise in an exact unit where lower is better is worse.
+func TestCompareTable(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, ns float64, pages int) string {
+		var b strings.Builder
+		b.WriteString("Unit pages-grown assume=exact\nUnit wasm-bytes assume=exact\ngoos: linux\n")
+		for i := range 8 {
+			fmt.Fprintf(&b, "BenchmarkAlloc/scenario=churn/guest=pool/mode=replay 1000 %g ns/op %d pages-grown 1591 wasm-bytes\n", ns+float64(i)*0.1, pages)
+		}
+		path := filepath.Join(dir, name+".txt")
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	oldRun, err := LoadRun(write("20250101-000000", 100, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newRun, err := LoadRun(write("20250102-000000", 50, 12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := BuildTables(append(oldRun.Results, newRun.Results...), mergeUnits(oldRun.Units, newRun.Units), ".fullname", ".file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ht := compareTable(tables, oldRun.Name, newRun.Name, newRun.Units)
+	got := map[string]*htmlCell{}
+	for _, g := range ht.Groups {
+		got[g.Unit] = g.Rows[0].Cells[2]
+	}
+	for unit, want := range map[string]struct{ delta, class string }{
+		"sec/op":      {"-49.83%", "better"},
+		"pages-grown": {"+20.00%", "worse"},
+		"wasm-bytes":  {"0.00%", ""},
+	} {
+		c := got[unit]
+		if c == nil || c.Delta != want.delta || c.Class != want.class {
+			t.Errorf("%s: got %+v, want delta %s, class %q", unit, c, want.delta, want.class)
+		}
+	}
+}
+
+// TestGenerateMinimal generates the site of a run the lab's registry does not
+// know: a -trace scenario, host mode only, no guest lines, no sidecar, no date.
+func TestGenerateMinimal(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "mine.txt")
+	text := "goos: linux\n" +
+		"BenchmarkAlloc/scenario=trace-mine/guest=a.wasm/mode=host 100 51 ns/op 3 pages-grown\n" +
+		"BenchmarkAlloc/scenario=trace-mine/guest=a.wasm/mode=host 100 52 ns/op 3 pages-grown\n" +
+		"BenchmarkAlloc/scenario=trace-mine/guest=b/mode=host 100 40 ns/op 1 pages-grown\n"
+	if err := os.WriteFile(run, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "site")
+	site, err := Generate(Options{Out: out, Runs: []string{run}, Title: "mine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range site.Pages {
+		checkLinks(t, out, p)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "scenario-trace-mine.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "registry does not list") || strings.Contains(string(b), `id="change"`) {
+		t.Error("the page of an unknown scenario, or of a single run, is wrong")
+	}
+	if _, err := os.Stat(filepath.Join(out, "img/trace-mine/time.svg")); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,676 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"math"
+	"slices"
+	"strings"
+
+	"golang.org/x/perf/benchfmt"
+	"gonum.org/v1/plot/plotter"
+
+	"github.com/alloclab/alloclab/scenarios"
+)
+
+// The models of the pages the templates in assets/ draw.
+
+type navInfo struct {
+	Title     string
+	Scenarios []navLink
+}
+
+type navLink struct{ Name, Href string }
+
+type runSummary struct {
+	Name, Href, DataHref, HeapHref string
+	Date, DateISO                  string
+	Platform, CPU, Go, Wazero      string
+	Engine                         string
+	Toolchains                     []string
+	Guests                         []GuestInfo
+	Benchmarks                     int // distinct benchmarks
+	Results                        int // benchmark lines
+	Latest, Base                   bool
+}
+
+type indexPage struct {
+	Nav       *navInfo
+	Current   string        // the scenario the page is about, for the navigation
+	Runs      []*runSummary // newest first
+	Scenarios []scenarioCard
+	Comparing *comparing
+}
+
+type comparing struct{ Base, Latest *runSummary }
+
+type scenarioCard struct {
+	Href, Name, Summary string
+	InLatest            bool
+}
+
+type runPage struct {
+	Nav       *navInfo
+	Current   string
+	Run       *runSummary
+	Config    []KV
+	Guests    []GuestInfo
+	Scenarios []scenarioCount
+	Warnings  []string
+}
+
+type scenarioCount struct {
+	navLink
+	Results int
+}
+
+type scenarioPage struct {
+	Nav                     *navInfo
+	Current                 string
+	Name                    string
+	Models, Favours, Params string
+	Known                   bool
+	Run, Base               *runSummary
+	NotLatest               bool // the page shows an older run: the latest lacks the scenario
+	OtherMachine            bool // base and run differ in CPU or platform
+	Charts                  []figure
+	HeapMaps                []heapSection
+	Guests                  *htmlTable
+	Compare                 *htmlTable
+	NoCompare               string // why there is no comparison, when a base run exists
+}
+
+type figure struct {
+	Src, Alt, Caption string
+	Legend            []legendItem
+}
+
+// legendItem is one entry of a chart's key, drawn in HTML above the chart.
+type legendItem struct {
+	Label, Color string
+	Kind         string // bar, line, dash, circle or triangle
+}
+
+func hexColor(c color.Color) string {
+	r, g, b, _ := c.RGBA()
+	return fmt.Sprintf("#%02x%02x%02x", r>>8, g>>8, b>>8)
+}
+
+type heapSection struct {
+	Variant string
+	Guests  []heapGuest
+	NoOOM   bool // no guest ran out of memory: the peak maps alone, side by side
+}
+
+type heapGuest struct {
+	Guest     string
+	Peak, OOM *figure
+	PeakSame  string // the variant whose peak map is the same, shown instead
+	NoOOM     string
+}
+
+// htmlTable is a statistics table: a row-label column, then Head's columns, in
+// groups of rows (one per unit).
+type htmlTable struct {
+	Head   []string
+	Delta  bool // the last column is a comparison
+	Groups []*rowGroup
+	Notes  []string // footnotes, numbered from 1
+	notes  map[string]int
+}
+
+type rowGroup struct {
+	Unit, Desc string
+	Summary    string // the comparison's summary of the group
+	Open       bool
+	Rows       []*htmlRow
+}
+
+type htmlRow struct {
+	Label string
+	Cells []*htmlCell
+	Class string
+}
+
+type htmlCell struct {
+	Value, Range string
+	Delta, Test  string
+	Class        string // "better", "worse" or ""
+	Notes        []int
+	Missing      bool
+}
+
+// Span is the number of columns of the table.
+func (t *htmlTable) Span() int {
+	n := 1 + len(t.Head)
+	if t.Delta {
+		n++
+	}
+	return n
+}
+
+func (t *htmlTable) note(msgs []string) []int {
+	var out []int
+	for _, m := range msgs {
+		i, ok := t.notes[m]
+		if !ok {
+			t.Notes = append(t.Notes, m)
+			i = len(t.Notes)
+			t.notes[m] = i
+		}
+		if !slices.Contains(out, i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// scenarioInfo is a scenario the runs hold.
+type scenarioInfo struct {
+	Name, Models, Favours, Params string
+	Known                         bool
+}
+
+func (s *scenarioInfo) count(r *Run) int {
+	n := 0
+	for _, res := range r.Results {
+		if ParseName(res.Name.String()).Scenario == s.Name {
+			n++
+		}
+	}
+	return n
+}
+
+// scenarios returns the scenarios of all runs: the registry's in its order, then
+// others (such as a trace-NAME from -trace) as they first appear.
+func (g *generator) scenarios() []*scenarioInfo {
+	present := map[string]bool{}
+	var order []string
+	for _, r := range g.runs {
+		for _, res := range r.Results {
+			s := ParseName(res.Name.String()).Scenario
+			if s != "" && !present[s] {
+				present[s] = true
+				order = append(order, s)
+			}
+		}
+	}
+	var out []*scenarioInfo
+	done := map[string]bool{}
+	for _, s := range scenarios.All {
+		if present[s.Name] {
+			out = append(out, &scenarioInfo{Name: s.Name, Models: s.Models, Favours: s.Favours, Params: s.Params, Known: true})
+			done[s.Name] = true
+		}
+	}
+	for _, name := range order {
+		if !done[name] {
+			out = append(out, &scenarioInfo{Name: name})
+		}
+	}
+	return out
+}
+
+func summarise(r *Run) *runSummary {
+	s := &runSummary{
+		Name:     r.Name,
+		Href:     "run-" + fileSafe(r.Name) + ".html",
+		DataHref: "data/" + fileSafe(r.Name) + ".txt",
+		CPU:      r.Get("cpu"),
+		Go:       r.Get("go"),
+		Wazero:   r.Get("wazero"),
+		Engine:   r.Get("engine"),
+		Guests:   r.Guests,
+		Results:  len(r.Results),
+	}
+	if r.HeapPath != "" {
+		s.HeapHref = "data/" + fileSafe(r.Name) + ".heap.json"
+	}
+	if !r.Date.IsZero() {
+		s.Date = r.Date.UTC().Format("2006-01-02 15:04 UTC")
+		s.DateISO = r.Date.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	if os, arch := r.Get("goos"), r.Get("goarch"); os != "" || arch != "" {
+		s.Platform = os + "/" + arch
+	}
+	seen := map[string]bool{}
+	for _, g := range r.Guests {
+		if g.Toolchain != "" && !seen[g.Toolchain] {
+			seen[g.Toolchain] = true
+			s.Toolchains = append(s.Toolchains, g.Toolchain)
+		}
+	}
+	names := map[string]bool{}
+	for _, res := range r.Results {
+		names[res.Name.String()] = true
+	}
+	s.Benchmarks = len(names)
+	return s
+}
+
+func scenarioResults(r *Run, name string) []*benchfmt.Result {
+	var out []*benchfmt.Result
+	for _, res := range r.Results {
+		if ParseName(res.Name.String()).Scenario == name {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// cellIndex finds a guest table's cells by unit and benchmark.
+type cellIndex map[string]map[Bench]*StatCell
+
+func indexCells(tables []*StatTable) cellIndex {
+	idx := cellIndex{}
+	for _, t := range tables {
+		m := map[Bench]*StatCell{}
+		for _, row := range t.Rows {
+			b := ParseName(row.StringValues())
+			for _, col := range t.Cols {
+				if c := t.Cell(row, col); c != nil {
+					b.Guest = col.StringValues()
+					m[b] = c
+				}
+			}
+		}
+		idx[t.Unit] = m
+	}
+	return idx
+}
+
+// get returns the cell of unit for the benchmark; an empty mode takes the first
+// of modes that has one (exact units are the same in every mode).
+func (idx cellIndex) get(unit string, b Bench, modes []string) *StatCell {
+	m := idx[unit]
+	if m == nil {
+		return nil
+	}
+	if b.Mode != "" {
+		return m[b]
+	}
+	for _, mode := range modes {
+		b.Mode = mode
+		if c := m[b]; c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+func (g *generator) scenarioPage(nav *navInfo, s *scenarioInfo) (*scenarioPage, error) {
+	var run *Run
+	for _, r := range g.runs {
+		if s.count(r) > 0 {
+			run = r
+		}
+	}
+	p := &scenarioPage{Nav: nav, Current: s.Name, Name: s.Name, Models: s.Models, Favours: s.Favours, Params: s.Params,
+		Known: s.Known, Run: summarise(run), NotLatest: run != g.latest}
+	results := scenarioResults(run, s.Name)
+	tables, err := BuildTables(results, run.Units, ".fullname", "/guest")
+	if err != nil {
+		return nil, err
+	}
+	var guests, variants, modes []string
+	for _, res := range results {
+		b := ParseName(res.Name.String())
+		for _, x := range []struct {
+			list *[]string
+			v    string
+		}{{&guests, b.Guest}, {&variants, b.Variant}, {&modes, b.Mode}} {
+			if !slices.Contains(*x.list, x.v) {
+				*x.list = append(*x.list, x.v)
+			}
+		}
+	}
+	if i := slices.Index(modes, "replay"); i > 0 { // exact values from replay first
+		modes = append(append([]string{"replay"}, modes[:i]...), modes[i+1:]...)
+	}
+	p.Guests = guestTable(tables, guests, variants, modes)
+	idx := indexCells(tables)
+	dir := "img/" + fileSafe(s.Name) + "/"
+	if err := g.charts(p, dir, run, idx, guests, variants, modes); err != nil {
+		return nil, fmt.Errorf("report: %s: %w", s.Name, err)
+	}
+	if err := g.heapMaps(p, dir, run, guests, variants, modes); err != nil {
+		return nil, fmt.Errorf("report: %s: %w", s.Name, err)
+	}
+
+	if g.base != nil && run == g.latest {
+		p.Base = summarise(g.base)
+		baseResults := scenarioResults(g.base, s.Name)
+		if len(baseResults) == 0 {
+			p.NoCompare = "The base run " + g.base.Name + " has no results for this scenario."
+		} else {
+			ct, err := BuildTables(append(baseResults, results...), mergeUnits(g.base.Units, run.Units), ".fullname", ".file")
+			if err != nil {
+				return nil, err
+			}
+			p.Compare = compareTable(ct, g.base.Name, run.Name, mergeUnits(g.base.Units, run.Units))
+			p.OtherMachine = g.base.Get("cpu") != run.Get("cpu") || p.Base.Platform != p.Run.Platform
+		}
+	}
+	return p, nil
+}
+
+// variantLabel shortens a variant's name parts for labels: "memory=grow/policy=default"
+// becomes "memory=grow policy=default".
+func variantLabel(v string) string { return strings.ReplaceAll(v, "/", " ") }
+
+// groupLabel names a chart's row: the guest, and the values of the variant's
+// parts when the scenario has several ("bump · prealloc, mmap").
+func groupLabel(guest, variant string, variants []string) string {
+	if len(variants) <= 1 {
+		return guest
+	}
+	var vals []string
+	for _, part := range strings.Split(variant, "/") {
+		_, v, _ := strings.Cut(part, "=")
+		vals = append(vals, v)
+	}
+	return guest + " · " + strings.Join(vals, ", ")
+}
+
+// rowsNote says what the rows of a chart are, for a scenario with variants.
+func rowsNote(variants []string) string {
+	if len(variants) <= 1 {
+		return ""
+	}
+	var keys []string
+	for _, part := range strings.Split(variants[0], "/") {
+		k, _, _ := strings.Cut(part, "=")
+		keys = append(keys, k)
+	}
+	return " Rows: guest · " + strings.Join(keys, ", ") + "."
+}
+
+// charts draws the scenario's charts into dir.
+func (g *generator) charts(p *scenarioPage, dir string, run *Run, idx cellIndex, guests, variants, modes []string) error {
+	var legend []legendItem // the key of the next chart added
+	add := func(name, alt, caption string, svg []byte, err error) error {
+		if err != nil {
+			return err
+		}
+		src := dir + name + ".svg"
+		p.Charts = append(p.Charts, figure{Src: src, Alt: alt, Caption: caption, Legend: legend})
+		legend = nil
+		return g.write(src, svg)
+	}
+	modeKey := func(kinds ...string) []legendItem {
+		var out []legendItem
+		for i, mode := range modes {
+			c := modeColor(mode, i)
+			kind := "bar"
+			if len(kinds) > 0 {
+				kind, c = kinds[i%len(kinds)], ink
+			}
+			out = append(out, legendItem{Label: mode, Color: hexColor(c), Kind: kind})
+		}
+		return out
+	}
+
+	// Time per op, per guest and mode.
+	if m := idx["sec/op"]; len(m) > 0 {
+		maxV := 0.0
+		for _, c := range m {
+			maxV = max(maxV, c.Summary.Center)
+		}
+		f, unit := timeScale(maxV)
+		var groups []barGroup
+		var colors []color.Color
+		for i, mode := range modes {
+			colors = append(colors, modeColor(mode, i))
+		}
+		for _, v := range variants {
+			for _, gu := range guests {
+				bg := barGroup{Label: groupLabel(gu, v, variants)}
+				found := false
+				for _, mode := range modes {
+					c := m[Bench{Variant: v, Guest: gu, Mode: mode}]
+					if c == nil {
+						bg.Values = append(bg.Values, math.NaN())
+						bg.Lo, bg.Hi = append(bg.Lo, math.NaN()), append(bg.Hi, math.NaN())
+						continue
+					}
+					found = true
+					bg.Values = append(bg.Values, c.Summary.Center*f)
+					bg.Lo, bg.Hi = append(bg.Lo, c.Summary.Lo*f), append(bg.Hi, c.Summary.Hi*f)
+				}
+				if found {
+					groups = append(groups, bg)
+				}
+			}
+		}
+		legend = modeKey()
+		svg, err := barChart("Time per op (median)", unit+"/op", modes, colors, groups, 0, func(v float64) string { return fmt.Sprintf("%.3g", v) })
+		if err := add("time", "Bar chart of the median time per op of each guest in each mode",
+			"Median time of one op over the counts, on memory pre-grown to the size the guest needs; "+
+				"whiskers show the 95% confidence interval where the count allows (6 or more). "+
+				"replay runs the trace inside wazero; host makes one wazero call per op. "+
+				"floor is the lab's own overhead."+rowsNote(variants), svg, err); err != nil {
+			return err
+		}
+	}
+
+	// Exact metrics: one bar per guest (and variant), from the first mode.
+	exactBars := func(unit string, value func(b Bench, c *StatCell) (float64, string), missing string) []barGroup {
+		var groups []barGroup
+		if idx[unit] == nil {
+			return nil
+		}
+		for _, v := range variants {
+			for _, gu := range guests {
+				b := Bench{Variant: v, Guest: gu}
+				c := idx.get(unit, b, modes)
+				switch {
+				case c != nil:
+					x, text := value(b, c)
+					groups = append(groups, barGroup{Label: groupLabel(gu, v, variants), Color: g.pal.guest(gu), Values: []float64{x}, Text: []string{text}})
+				case missing != "" && idx.get("heap/live", b, modes) != nil:
+					groups = append(groups, barGroup{Label: groupLabel(gu, v, variants), Values: []float64{math.NaN()}, Text: []string{missing}})
+				}
+			}
+		}
+		return groups
+	}
+	one := []color.Color{modeColor("replay", 0)}
+	plain := func(_ Bench, c *StatCell) (float64, string) { return c.Summary.Center, "" }
+	if groups := exactBars("pages-grown", plain, ""); len(groups) > 0 {
+		svg, err := barChart("Pages grown", "64 KiB pages added by memory.grow", []string{"pages"}, one, groups, 0, func(v float64) string { return fmt.Sprintf("%.0f", v) })
+		if err := add("pages-grown", "Bar chart of the pages each guest grew",
+			"Pages the guest added with memory.grow over the checked pass (exact: the same in every mode and count)."+rowsNote(variants), svg, err); err != nil {
+			return err
+		}
+	}
+	if idx["oom-live/limit"] != nil {
+		groups := exactBars("oom-live/limit", func(b Bench, c *StatCell) (float64, string) {
+			text := fmt.Sprintf("%.0f%%", c.Summary.Center*100)
+			if op := idx.get("oom-op", b, modes); op != nil {
+				text += fmt.Sprintf(" at op %.0f", op.Summary.Center)
+			}
+			return c.Summary.Center * 100, text
+		}, "fits under the limit")
+		svg, err := barChart("Utilisation at the out-of-memory point", "live bytes / limit (%)", []string{"oom-live/limit"}, one, groups, 100, func(v float64) string { return fmt.Sprintf("%.0f%%", v) })
+		if err := add("oom", "Bar chart of how much of the memory limit each guest had live when it ran out",
+			"Replayed under a fixed memory limit: the bytes live at the first failed alloc over the limit, and the op it failed at. "+
+				"100% would be a perfect allocator; a guest that fits never failed."+rowsNote(variants), svg, err); err != nil {
+			return err
+		}
+	}
+	if groups := exactBars("heap/live", plain, ""); len(groups) > 0 {
+		svg, err := barChart("Fragmentation and overhead", "peak heap bytes / peak live bytes", []string{"heap/live"}, one, groups, 0, func(v float64) string { return fmt.Sprintf("%.3g", v) })
+		if err := add("fragmentation", "Bar chart of each guest's peak heap over peak live bytes",
+			"The highest address any block reached over the most bytes ever live at once: 1 is perfect, 2 means the heap reached twice what the program had live."+rowsNote(variants), svg, err); err != nil {
+			return err
+		}
+	}
+
+	// Binary size against speed, for the first variant.
+	if m := idx["sec/op"]; len(m) > 0 {
+		v := variants[0]
+		maxV := 0.0
+		var pts []scatterPoint
+		for _, gu := range guests {
+			size := 0.0
+			if c := idx.get("wasm-bytes", Bench{Variant: v, Guest: gu}, modes); c != nil {
+				size = c.Summary.Center
+			} else if gi := run.Guest(gu); gi != nil && gi.Bytes > 0 {
+				size = float64(gi.Bytes)
+			}
+			if size == 0 {
+				continue
+			}
+			for _, mode := range modes {
+				if c := m[Bench{Variant: v, Guest: gu, Mode: mode}]; c != nil {
+					pts = append(pts, scatterPoint{Guest: gu, Mode: mode, X: size, Y: c.Summary.Center})
+					maxV = max(maxV, c.Summary.Center)
+				}
+			}
+		}
+		if len(pts) > 0 {
+			f, unit := timeScale(maxV)
+			for i := range pts {
+				pts[i].Y *= f
+			}
+			caption := "Each guest's binary size against its median time per op: down and to the left is better."
+			if len(variants) > 1 {
+				caption += " Variant " + variantLabel(v) + "."
+			}
+			legend = modeKey("circle", "triangle", "square", "plus")
+			svg, err := scatterChart("Binary size against speed", "wasm bytes", unit+"/op", pts, modes, &g.pal)
+			if err := add("size-speed", "Scatter chart of each guest's binary size against its time per op", caption, svg, err); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Utilisation over the trace, from the heap sidecar: one chart per variant
+	// with samples, variants with the same samples drawn once.
+	if run.Heap != nil {
+		seen := map[string]int{}
+		for _, v := range variants {
+			var series []lineSeries
+			for _, gu := range guests {
+				rec := heapRecord(run, p.Name, v, gu, modes)
+				if rec == nil || len(rec.Samples) == 0 {
+					continue
+				}
+				var xys plotter.XYs
+				for _, s := range rec.Samples {
+					if s.HeapBytes > 0 {
+						xys = append(xys, plotter.XY{X: float64(s.Op), Y: float64(s.LiveBytes) / float64(s.HeapBytes)})
+					}
+				}
+				if len(xys) > 0 {
+					series = append(series, lineSeries{Guest: gu, XYs: xys})
+				}
+			}
+			if len(series) == 0 {
+				continue
+			}
+			key, _ := json.Marshal(series)
+			if i, ok := seen[string(key)]; ok {
+				p.Charts[i].Caption += " The same for " + variantLabel(v) + "."
+				continue
+			}
+			title := "Utilisation over the trace"
+			caption := "Live bytes over the heap's high-water mark after each sampled op of the checked pass: 1 is a heap with no hole."
+			name := "utilisation"
+			if len(variants) > 1 {
+				caption += " Variant " + variantLabel(v) + "."
+				name += "-" + fileSafe(v)
+			}
+			for i, sr := range series {
+				kind := "line"
+				if i%2 == 1 {
+					kind = "dash"
+				}
+				legend = append(legend, legendItem{Label: sr.Guest, Color: hexColor(g.pal.guest(sr.Guest)), Kind: kind})
+			}
+			svg, err := lineChart(title, "op", "live bytes / heap bytes", series, 1.05, &g.pal)
+			if err := add(name, "Line chart of each guest's live bytes over its heap bytes as the trace runs", caption, svg, err); err != nil {
+				return err
+			}
+			seen[string(key)] = len(p.Charts) - 1
+		}
+	}
+	return nil
+}
+
+// heapRecord returns the sidecar record of a benchmark, from the first of modes
+// that has one.
+func heapRecord(run *Run, scenario, variant, guest string, modes []string) *HeapRecord {
+	for _, mode := range modes {
+		name := "Alloc/scenario=" + scenario
+		if variant != "" {
+			name += "/" + variant
+		}
+		name += "/guest=" + guest + "/mode=" + mode
+		if rec := run.Heap[name]; rec != nil {
+			return rec
+		}
+	}
+	return nil
+}
+
+func (g *generator) heapMaps(p *scenarioPage, dir string, run *Run, guests, variants, modes []string) error {
+	if run.Heap == nil {
+		return nil
+	}
+	peaks := map[string]string{} // a peak map's JSON: the variant it was first drawn for
+	for _, v := range variants {
+		sec := heapSection{Variant: variantLabel(v)}
+		for _, gu := range guests {
+			rec := heapRecord(run, p.Name, v, gu, modes)
+			if rec == nil || (rec.Peak == nil && rec.OOM == nil) {
+				continue
+			}
+			hg := heapGuest{Guest: gu}
+			base := dir + "heap-" + fileSafe(gu)
+			if v != "" {
+				base += "-" + fileSafe(v)
+			}
+			key, _ := json.Marshal(rec.Peak)
+			if same, ok := peaks[gu+string(key)]; ok && rec.Peak != nil {
+				hg.PeakSame = "At peak: as for " + same + "."
+			} else if m := rec.Peak; m != nil && len(m.Live) > 0 {
+				peaks[gu+string(key)] = variantLabel(v)
+				caption := fmt.Sprintf("At peak, op %d: %s live in a %s heap; memory %s, %s a cell.",
+					m.Op, byteSize(m.LiveBytes), byteSize(m.HeapBytes), byteSize(m.MemoryBytes), byteSize(uint64(m.CellBytes)))
+				src := base + "-peak.svg"
+				if err := g.write(src, HeapMapSVG(m, gu+": heap map at peak")); err != nil {
+					return err
+				}
+				hg.Peak = &figure{Src: src, Alt: gu + "'s linear memory at peak, cell by cell", Caption: caption}
+			}
+			if m := rec.OOM; m != nil && len(m.Live) > 0 {
+				caption := fmt.Sprintf("Out of memory at op %d: %s live in a %s heap; memory %s (%.0f%% live), %s a cell.",
+					m.Op, byteSize(m.LiveBytes), byteSize(m.HeapBytes), byteSize(m.MemoryBytes),
+					100*float64(m.LiveBytes)/float64(max(m.MemoryBytes, 1)), byteSize(uint64(m.CellBytes)))
+				if rec.OOMPoint != nil && rec.OOMPoint.Trap != "" {
+					caption += " The guest trapped: " + rec.OOMPoint.Trap + "."
+				}
+				src := base + "-oom.svg"
+				if err := g.write(src, HeapMapSVG(m, gu+": heap map at the out-of-memory point")); err != nil {
+					return err
+				}
+				hg.OOM = &figure{Src: src, Alt: gu + "'s linear memory when it ran out, cell by cell", Caption: caption}
+			} else {
+				hg.NoOOM = "Never ran out of memory under the limit."
+			}
+			sec.Guests = append(sec.Guests, hg)
+		}
+		if len(sec.Guests) > 0 {
+			sec.NoOOM = true
+			for _, hg := range sec.Guests {
+				if hg.OOM != nil {
+					sec.NoOOM = false
+				}
+			}
+			p.HeapMaps = append(p.HeapMaps, sec)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,272 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchproc"
+	"golang.org/x/perf/benchunit"
+)
+
+// unitDesc says what each unit measures, as README.md's table does. Units are as
+// benchfmt tidies them: ns/op is sec/op, p99-ns is p99-sec.
+var unitDesc = map[string]string{
+	"sec/op":          "mean time of one op on memory pre-grown to the size the guest needs",
+	"call-sec":        "host mode only: one call to an empty wasm function",
+	"p50-sec":         "median latency of an op over a pass that grows memory on demand",
+	"p99-sec":         "99th percentile latency over a pass that grows memory on demand",
+	"p99.9-sec":       "99.9th percentile latency over a pass that grows memory on demand",
+	"max-sec":         "slowest op over a pass that grows memory on demand",
+	"grow-sec":        "time the host spent providing new pages during that pass",
+	"host-peak-bytes": "how far the process's peak resident memory rose over the pass",
+	"grow-calls":      "successful memory.grow calls",
+	"pages-grown":     "64 KiB pages added by memory.grow",
+	"peak-pages":      "memory at the end, its peak: wasm memory never shrinks",
+	"peak-live-bytes": "the most bytes live at once: the same for every guest",
+	"peak-heap-bytes": "the highest end address of any block the guest handed out",
+	"heap/live":       "peak-heap-bytes / peak-live-bytes: 1 is perfect",
+	"oom-op":          "under the fixed limit, the op at which the first alloc failed",
+	"oom-live-bytes":  "the bytes live when the first alloc failed",
+	"oom-live/limit":  "live bytes over the limit when the first alloc failed",
+	"wasm-bytes":      "the guest's binary size",
+}
+
+func describe(unit string) string {
+	if d, ok := unitDesc[unit]; ok {
+		return d
+	}
+	if strings.HasPrefix(unit, "pages-grown-") {
+		return "pages grown over a stretch of the trace (scenario-specific)"
+	}
+	return ""
+}
+
+// better returns +1 if higher values of unit are better, -1 if lower, 0 if
+// neither.
+func better(unit string, units benchfmt.UnitMetadataMap) int {
+	switch {
+	case units.Get(unit, "better") != nil:
+		return units.GetBetter(unit)
+	case unit == "peak-live-bytes": // a property of the trace
+		return 0
+	case strings.HasPrefix(unit, "oom-"):
+		return 1
+	}
+	return -1
+}
+
+func rowLabel(b Bench, mode bool) string {
+	var parts []string
+	if b.Variant != "" {
+		parts = append(parts, variantLabel(b.Variant))
+	}
+	if mode && b.Mode != "" {
+		parts = append(parts, b.Mode)
+	}
+	if len(parts) == 0 {
+		return "all modes"
+	}
+	return strings.Join(parts, " · ")
+}
+
+// guestTable lays out the guest tables of one run side by side: a group of rows
+// per unit, a row per variant and mode, a column per guest. The rows of an exact
+// unit that are the same in every mode are shown once.
+func guestTable(tables []*StatTable, guests, variants, modes []string) *htmlTable {
+	ht := &htmlTable{Head: guests, notes: map[string]int{}}
+	for _, t := range tables {
+		grp := &rowGroup{Unit: t.Unit, Desc: describe(t.Unit)}
+		colOf := map[string]benchproc.Key{}
+		for _, c := range t.Cols {
+			colOf[c.StringValues()] = c
+		}
+		for _, v := range variants {
+			var rows []benchproc.Key
+			for _, r := range t.Rows {
+				if ParseName(r.StringValues()).Variant == v {
+					rows = append(rows, r)
+				}
+			}
+			if len(rows) == 0 {
+				continue
+			}
+			collapse := t.Exact() && len(rows) > 1 && sameAcross(t, rows)
+			if collapse {
+				rows = rows[:1]
+			}
+			for _, r := range rows {
+				b := ParseName(r.StringValues())
+				hr := &htmlRow{Label: rowLabel(b, !collapse)}
+				for _, gu := range guests {
+					col, ok := colOf[gu]
+					var c *StatCell
+					if ok {
+						c = t.Cell(r, col)
+					}
+					if c == nil {
+						hr.Cells = append(hr.Cells, &htmlCell{Missing: true})
+						continue
+					}
+					hr.Cells = append(hr.Cells, &htmlCell{
+						Value: FormatValue(c.Summary.Center, t.Unit),
+						Range: "± " + c.Summary.PctRangeString(),
+						Notes: ht.note(c.Warnings()),
+					})
+				}
+				grp.Rows = append(grp.Rows, hr)
+			}
+		}
+		if len(grp.Rows) > 0 {
+			ht.Groups = append(ht.Groups, grp)
+		}
+	}
+	return ht
+}
+
+// sameAcross reports whether every column has the same center in each of rows.
+func sameAcross(t *StatTable, rows []benchproc.Key) bool {
+	for _, col := range t.Cols {
+		var first *StatCell
+		for i, r := range rows {
+			c := t.Cell(r, col)
+			switch {
+			case i == 0:
+				first = c
+			case (c == nil) != (first == nil):
+				return false
+			case c != nil && c.Summary.Center != first.Summary.Center:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// compareTable lays out the comparison of two runs: a group of rows per unit, a
+// row per benchmark, the base run's column, the latest run's and the change.
+func compareTable(tables []*StatTable, baseName, newName string, units benchfmt.UnitMetadataMap) *htmlTable {
+	ht := &htmlTable{Head: []string{baseName, newName}, Delta: true, notes: map[string]int{}}
+	for _, t := range tables {
+		grp := &rowGroup{Unit: t.Unit, Desc: describe(t.Unit)}
+		var baseCol, newCol benchproc.Key
+		for _, c := range t.Cols {
+			switch c.StringValues() {
+			case baseName:
+				baseCol = c
+			case newName:
+				newCol = c
+			}
+		}
+		dir := better(t.Unit, units)
+		changed, compared := 0, 0
+		for _, r := range t.Rows {
+			b := ParseName(r.StringValues())
+			label := b.Guest
+			if l := rowLabel(b, true); l != "all modes" {
+				label += " · " + l
+			}
+			hr := &htmlRow{Label: label}
+			var nc *StatCell
+			for _, col := range []benchproc.Key{baseCol, newCol} {
+				var c *StatCell
+				if !col.IsZero() {
+					c = t.Cell(r, col)
+				}
+				if c == nil {
+					hr.Cells = append(hr.Cells, &htmlCell{Missing: true})
+					continue
+				}
+				hr.Cells = append(hr.Cells, &htmlCell{Value: FormatValue(c.Summary.Center, t.Unit), Range: "± " + c.Summary.PctRangeString(), Notes: ht.note(c.Warnings())})
+				nc = c
+			}
+			dc := &htmlCell{Missing: true}
+			if nc != nil && nc.Base != nil {
+				compared++
+				delta, test := nc.Delta()
+				dc = &htmlCell{Delta: delta, Test: test, Notes: ht.note(nc.ComparisonWarnings())}
+				if nc.Significant() {
+					changed++
+					up := nc.Summary.Center > nc.Base.Summary.Center
+					switch {
+					case dir == 0:
+					case up == (dir > 0):
+						dc.Class = "better"
+					default:
+						dc.Class = "worse"
+					}
+				}
+			}
+			hr.Cells = append(hr.Cells, dc)
+			grp.Rows = append(grp.Rows, hr)
+		}
+		// The geomean row, as benchstat's.
+		if !baseCol.IsZero() && !newCol.IsZero() && len(t.Rows) > 1 {
+			gr := &htmlRow{Label: "geomean", Class: "geomean"}
+			for _, col := range []benchproc.Key{baseCol, newCol} {
+				center, ok, _, _ := t.GeoMean(col)
+				if !ok {
+					gr.Cells = append(gr.Cells, &htmlCell{Missing: true})
+					continue
+				}
+				gr.Cells = append(gr.Cells, &htmlCell{Value: FormatValue(center, t.Unit)})
+			}
+			geo := ""
+			if _, _, ratio, ok := t.GeoMean(newCol); ok {
+				gr.Cells = append(gr.Cells, &htmlCell{Delta: fmt.Sprintf("%+.2f%%", (ratio-1)*100)})
+				if ratio != 1 {
+					geo = fmt.Sprintf("geomean %+.2f%%", (ratio-1)*100)
+				}
+			} else {
+				gr.Cells = append(gr.Cells, &htmlCell{Missing: true})
+			}
+			grp.Rows = append(grp.Rows, gr)
+			grp.Summary = geo
+		}
+		if compared > 0 {
+			var s string
+			switch {
+			case changed == 0 && t.Exact():
+				s = "unchanged"
+			case changed == 0:
+				s = "no significant change"
+			case t.Exact():
+				s = fmt.Sprintf("%d of %d changed", changed, compared)
+			default:
+				s = fmt.Sprintf("%d of %d changed significantly", changed, compared)
+			}
+			if grp.Summary != "" {
+				s = grp.Summary + "; " + s
+			}
+			grp.Summary = s
+		}
+		grp.Open = changed > 0 || t.Unit == "sec/op"
+		ht.Groups = append(ht.Groups, grp)
+	}
+	return ht
+}
+
+// FormatValue formats a value of unit for reading: times with an SI prefix and
+// "s", bytes with a binary prefix and "B", whole numbers as they are, others with
+// four significant digits.
+func FormatValue(v float64, unit string) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return fmt.Sprint(v)
+	case strings.HasPrefix(unit, "sec/") || strings.HasSuffix(unit, "-sec"):
+		if v == 0 {
+			return "0s"
+		}
+		return benchunit.Scale(v, benchunit.Decimal) + "s"
+	case strings.HasSuffix(unit, "bytes") || strings.HasPrefix(unit, "B/"):
+		if v == math.Trunc(v) && v >= 0 && v < 1<<63 {
+			return byteSize(uint64(v))
+		}
+		return benchunit.Scale(v, benchunit.Binary) + "B"
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
