@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -118,7 +118,10 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.T
 		p.checker = shadow.New(inst.mem, t.Slots, true)
 	}
 	if !cfg.Check {
-		runtime.GC() // so that no collection left over from set-up runs inside the timing
+		// Collect and return freed memory to the OS now, so that neither a collection
+		// nor the background scavenger (whose madvise calls interrupt every thread of
+		// the process) runs inside the timing.
+		debug.FreeOSMemory()
 	}
 	var rss func() uint64
 	if cfg.MeasureHost {
