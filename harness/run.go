@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -149,7 +150,7 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.T
 	}
 	if err != nil && p.fault == nil && res.Grows.LastFailed && p.allocating() {
 		// Out of memory by trap: the guest gave up after its memory.grow was refused.
-		res.OOM = &OOMPoint{Op: p.at, Trap: err.Error()}
+		res.OOM = &OOMPoint{Op: p.at, Trap: firstLine(err.Error())}
 		err = nil
 	}
 	if err != nil {
@@ -163,7 +164,8 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.T
 			if errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded {
 				err = fmt.Errorf("did not finish within the time limit of %v", cfg.Timeout)
 			} else {
-				err = fmt.Errorf("trapped: %w", err)
+				// wazero appends the wasm stack trace on further lines; a fault is one line.
+				err = fmt.Errorf("trapped: %s", firstLine(err.Error()))
 			}
 		}
 		return res, fault(p.at, err)
@@ -397,6 +399,11 @@ func (p *pass) runReplay(ctx context.Context) error {
 	}
 	p.res.Elapsed, p.res.Ops = time.Since(start), len(ops)
 	return nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // allocating reports whether the op under way allocates.

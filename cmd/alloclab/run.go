@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -150,6 +151,9 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 			for _, v := range variants {
 				for _, g := range gs {
 					for _, mode := range modes {
+						if len(sc.Modes) > 0 && !slices.Contains(sc.Modes, string(mode)) {
+							continue
+						}
 						index++
 						if (index-1)%shards != shard-1 {
 							continue
@@ -245,7 +249,7 @@ func (s *suite) bench(ctx context.Context, sc *scenarios.Scenario, v scenarios.V
 		s.exact[ek] = e
 		s.out.Heap(benchName(sc.Name, v.Name, g.Name, mode), e)
 		if e.OOM != nil && e.OOM.Trap != "" {
-			fmt.Fprintf(s.stderr, "# %s: ran out of memory by trapping at op %d: %s\n", label, e.OOM.Op, e.OOM.Trap)
+			fmt.Fprintf(s.stderr, "# guest %s, scenario %s: ran out of memory by trapping at op %d: %s\n", g.Name, label, e.OOM.Op, e.OOM.Trap)
 		}
 		fmt.Fprintf(s.stderr, "# %s: checked %d ops in %v\n", benchName(sc.Name, v.Name, g.Name, mode), e.Ops, time.Since(start).Round(time.Millisecond))
 	}
