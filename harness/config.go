@@ -70,7 +70,8 @@ type Config struct {
 	Timeout time.Duration
 	// Batch is the number of ops per host call in replay mode; 0 means 4096.
 	Batch int
-	// MeasureHost records the host process's peak resident memory over the pass.
+	// MeasureHost records the host process's peak resident memory over the pass,
+	// instantiation included.
 	MeasureHost bool
 	// Latency times the pass in small pieces for tail latencies (see Latency);
 	// MeasureCall times empty calls after it (Pass.CallNs).

@@ -45,7 +45,7 @@ type Pass struct {
 	PeakMap, OOMMap *HeapMap
 
 	// HostPeakBytes is how far the host process's peak resident memory rose above
-	// what it held at the start of the pass (Config.MeasureHost; Linux only).
+	// what it held before the guest was instantiated (Config.MeasureHost; Linux only).
 	HostPeakBytes uint64
 	// Latency holds the pass's tail latencies (Config.Latency).
 	Latency *Latency
@@ -107,6 +107,12 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.T
 		defer cancel()
 	}
 	r := l.runtime(ctx, cfg)
+	// The host's peak is measured from before instantiation, so it counts the
+	// memory the guest starts with as well as what it grows.
+	var rss func() uint64
+	if cfg.MeasureHost {
+		rss = hostmem.PeakRSS()
+	}
 	inst, err := l.instantiate(ctx, r, g, cfg)
 	if err != nil {
 		return nil, fault(-1, fmt.Errorf("instantiating: %w", err))
@@ -123,10 +129,6 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.T
 		// nor the background scavenger (whose madvise calls interrupt every thread of
 		// the process) runs inside the timing.
 		debug.FreeOSMemory()
-	}
-	var rss func() uint64
-	if cfg.MeasureHost {
-		rss = hostmem.PeakRSS()
 	}
 	if cfg.Mode == Host {
 		err = p.runHost(ctx)
