@@ -186,37 +186,40 @@ func TestShims(t *testing.T) {
 	}
 }
 
-// TestGuestsPassChurn runs every guest of the lab through the checker on churn in
-// both modes, which must agree on every exact metric.
-func TestGuestsPassChurn(t *testing.T) {
+// TestGuestsPassScenarios runs every guest of the lab through the checker on the
+// short version of every scenario in both modes, which must agree on every exact
+// metric, heap maps and utilisation samples included.
+func TestGuestsPassScenarios(t *testing.T) {
 	lab := newLab(t)
-	sc, err := scenarios.Lookup("churn")
+	for _, sc := range scenarios.All {
+		trace := sc.Trace(true)
+		for _, b := range guests.All {
+			t.Run(sc.Name+"/"+b.Name, func(t *testing.T) {
+				testBothModes(t, lab, b, sc, trace)
+			})
+		}
+	}
+}
+
+func testBothModes(t *testing.T, lab *Lab, b guests.Guest, sc *scenarios.Scenario, trace *scenarios.Trace) {
+	g, err := NewGuest(b.Name, b.Wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	trace := sc.Trace(true)
-	for _, b := range guests.All {
-		t.Run(b.Name, func(t *testing.T) {
-			g, err := NewGuest(b.Name, b.Wasm)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var first *Exact
-			for _, mode := range modes {
-				e, err := lab.MeasureExact(context.Background(), g, sc.Name, trace, Config{Mode: mode}, DefaultOOMLimitPages)
-				if err != nil {
-					t.Fatalf("%s: %v", mode, err)
-				}
-				if e.PeakLiveBytes != trace.Stats().PeakLiveBytes {
-					t.Errorf("%s: peak live bytes %d, want the trace's %d", mode, e.PeakLiveBytes, trace.Stats().PeakLiveBytes)
-				}
-				if first == nil {
-					first = e
-				} else if !sameExact(first, e) {
-					t.Errorf("replay and host disagree:\nreplay %+v\nhost   %+v", *first, *e)
-				}
-			}
-		})
+	var first *Exact
+	for _, mode := range modes {
+		e, err := lab.MeasureExact(context.Background(), g, sc.Name, trace, Config{Mode: mode}, DefaultOOMLimitPages)
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if e.PeakLiveBytes != trace.Stats().PeakLiveBytes {
+			t.Errorf("%s: peak live bytes %d, want the trace's %d", mode, e.PeakLiveBytes, trace.Stats().PeakLiveBytes)
+		}
+		if first == nil {
+			first = e
+		} else if !sameExact(first, e) {
+			t.Errorf("replay and host disagree:\nreplay %+v\nhost   %+v", *first, *e)
+		}
 	}
 }
 
@@ -250,5 +253,27 @@ func TestNewGuestRefusesBadModules(t *testing.T) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestEngines checks wazero's interpreter gives the same exact metrics as its
+// compiler, the default.
+func TestEngines(t *testing.T) {
+	lab := newLab(t)
+	sc, _ := scenarios.Lookup("random-actions")
+	g, err := NewGuest(guests.All[1].Name, guests.All[1].Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*Exact
+	for _, engine := range []Engine{Compiler, Interpreter} {
+		e, err := lab.MeasureExact(context.Background(), g, sc.Name, sc.Trace(true), Config{Engine: engine}, DefaultOOMLimitPages)
+		if err != nil {
+			t.Fatalf("%s: %v", engine, err)
+		}
+		got = append(got, e)
+	}
+	if !sameExact(got[0], got[1]) {
+		t.Errorf("compiler and interpreter disagree:\n%+v\n%+v", *got[0], *got[1])
 	}
 }
