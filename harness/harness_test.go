@@ -92,6 +92,9 @@ func TestExactMetrics(t *testing.T) {
 		Ops: 200, GrowCalls: 1, PagesGrown: 1, PeakPages: 2,
 		PeakLiveBytes: 100000, PeakHeapBytes: 100064,
 		OOM: &OOMPoint{Op: 65, LiveBytes: 65000}, OOMLimitPages: 1, WasmBytes: g.Size(),
+		// The leak check allocates the 100 blocks again: bump places 31 of them in
+		// the free top of its two pages, and 69 beyond.
+		LostBytes: 69000, LeakChecked: true,
 	}
 	for _, mode := range modes {
 		t.Run(string(mode), func(t *testing.T) {
@@ -138,6 +141,51 @@ func checkHeapMap(t *testing.T, name string, got *HeapMap, want HeapMap, first [
 	if !reflect.DeepEqual(g, want) {
 		t.Errorf("%s: heap map %+v, want %+v", name, g, want)
 	}
+}
+
+// TestLeakCheck runs a guest whose free loses every 10th block (the boundary
+// package's fixture) on blocks of nearly a page: the leak check finds the two it
+// lost, and the lab's reusing guests lose nothing.
+func TestLeakCheck(t *testing.T) {
+	lab := newLab(t)
+	wasm, err := os.ReadFile("boundary/testdata/leaky.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaky, err := NewGuest("leaky", wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace := blocksTrace(20, 65520)
+	tests := []struct {
+		g    *Guest
+		lost uint64
+	}{
+		{leaky, 2 * 65520},
+		{mustGuest(t, guests.All[1]), 0},          // freelist
+		{mustGuest(t, guests.All[3]), 0},          // pool
+		{mustGuest(t, guests.All[0]), 20 * 65520}, // bump reuses nothing
+	}
+	for _, tc := range tests {
+		for _, mode := range modes {
+			e, err := lab.MeasureExact(context.Background(), tc.g, "blocks", trace, Config{Mode: mode}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !e.LeakChecked || e.LostBytes != tc.lost {
+				t.Errorf("%s/%s: lost %d bytes (checked %v), want %d", tc.g.Name, mode, e.LostBytes, e.LeakChecked, tc.lost)
+			}
+		}
+	}
+}
+
+func mustGuest(t *testing.T, b guests.Guest) *Guest {
+	t.Helper()
+	g, err := NewGuest(b.Name, b.Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 // TestTrapIsOOM checks a guest that traps right after its memory.grow is refused

@@ -31,6 +31,8 @@ type Exact struct {
 	WasmBytes     int
 	MarkPages     []uint32 // memory size at each Mark op of the trace
 	Samples       []Sample // utilisation over the trace
+	LostBytes     uint64   // leak check: peak live set bytes not handed back without growing
+	LeakChecked   bool     // LostBytes was measured (the trace freed everything)
 	PeakMap       *HeapMap // the heap when live bytes first peak
 	OOMMap        *HeapMap // the heap at the first failed alloc under OOMLimitPages
 }
@@ -87,6 +89,8 @@ func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *sc
 		MarkPages:     p.MarkPages,
 		Samples:       p.Samples,
 		PeakMap:       p.PeakMap,
+		LostBytes:     p.LostBytes,
+		LeakChecked:   p.LeakChecked,
 	}
 	if oomLimitPages > 0 {
 		cfg.MemoryLimitPages = oomLimitPages
@@ -126,6 +130,7 @@ const (
 	UnitOOMLiveBytes  = "oom-live-bytes"
 	UnitOOMUtil       = "oom-live/limit"
 	UnitWasmBytes     = "wasm-bytes"
+	UnitLostBytes     = "lost-bytes"
 	UnitGrowSec       = "grow-sec"
 	UnitHostPeakBytes = "host-peak-bytes"
 	UnitCallNs        = "call-ns"
@@ -139,7 +144,7 @@ const (
 // benchstat compares them without a significance test.
 var ExactUnits = []string{
 	UnitGrowCalls, UnitPagesGrown, UnitPeakPages, UnitPeakLiveBytes, UnitPeakHeapBytes,
-	UnitFragmentation, UnitOOMOp, UnitOOMLiveBytes, UnitOOMUtil, UnitWasmBytes,
+	UnitFragmentation, UnitOOMOp, UnitOOMLiveBytes, UnitOOMUtil, UnitWasmBytes, UnitLostBytes,
 }
 
 // Name returns the benchmark name, without the "Benchmark" prefix.
@@ -186,6 +191,9 @@ func (r *Result) Benchfmt() *benchfmt.Result {
 		}
 		if grown, ok := e.MarkGrowth(); ok && r.MarkUnit != "" {
 			add(float64(grown), r.MarkUnit)
+		}
+		if e.LeakChecked {
+			add(float64(e.LostBytes), UnitLostBytes)
 		}
 		add(float64(e.WasmBytes), UnitWasmBytes)
 	}

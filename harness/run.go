@@ -43,6 +43,11 @@ type Pass struct {
 	// PeakMap is the heap just after the op at which live bytes first reach their
 	// peak; OOMMap the heap just before the first failed alloc.
 	PeakMap, OOMMap *HeapMap
+	// LostBytes: after a trace that freed everything, of its peak live set
+	// allocated again, the bytes the guest placed beyond the memory it held (see
+	// leakCheck); LeakChecked says it was measured.
+	LostBytes   uint64
+	LeakChecked bool
 
 	// HostPeakBytes is how far the host process's peak resident memory rose above
 	// what it held before the guest was instantiated (Config.MeasureHost; Linux only).
@@ -177,6 +182,14 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.T
 		if p.checker != nil {
 			res.OOMMap = p.heapMap(res.OOM.Op)
 		}
+	}
+	if p.checker != nil && res.OOM == nil && p.checker.LiveBlocks == 0 {
+		// Everything was freed: what can the guest hand back without growing?
+		lost, err := p.leakCheck(ctx)
+		if err != nil {
+			return res, fault(len(t.Ops), fmt.Errorf("leak check: trapped: %s", firstLine(err.Error())))
+		}
+		res.LostBytes, res.LeakChecked = lost, true
 	}
 	return res, nil
 }

@@ -55,8 +55,10 @@
 // pages; peak-live-bytes, the most bytes live at once; peak-heap-bytes, the highest
 // address any block reached; heap/live, their ratio (fragmentation); oom-op,
 // oom-live-bytes and oom-live/limit, the op, the live bytes and the utilisation at
-// the first failed alloc under -oom-limit (absent when the trace fits); wasm-bytes,
-// the guest's binary size. All but ns/op are exact and declared so.
+// the first failed alloc under -oom-limit (absent when the trace fits); lost-bytes,
+// after a trace that freed everything, the bytes of its peak live set the guest
+// could only place beyond the memory it held (a leak check); wasm-bytes, the
+// guest's binary size. All but ns/op are exact and declared so.
 //
 // Boundary measures the host/guest boundary of a wazero embedder over every
 // selected guest (package harness/boundary). boundary-copy passes payloads of
