@@ -227,7 +227,11 @@ func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Conf
 	}
 	// The host memory allocator enforces the limit, so it binds the guest and not
 	// the driver beside it, and a refused grow is seen.
-	inst := &instance{grows: &hostmem.Allocator{Policy: cfg.Policy, LimitBytes: uint64(cfg.MemoryLimitPages) * PageSize}}
+	// Timed passes touch the initial memory up front, to keep page faults out of
+	// the timing, except when the host's memory is measured: an embedder's fresh
+	// memory is not touched until used, and the peak should show that.
+	inst := &instance{grows: &hostmem.Allocator{Policy: cfg.Policy, LimitBytes: uint64(cfg.MemoryLimitPages) * PageSize,
+		Prefault: !cfg.MeasureHost}}
 	ok := false
 	defer func() {
 		if !ok {

@@ -55,8 +55,11 @@ type Stats struct {
 type Allocator struct {
 	Policy     Policy
 	LimitBytes uint64
-	Stats      Stats
-	mem        experimental.LinearMemory
+	// Prefault touches the initial memory at instantiation, so that the kernel's
+	// first-touch faults are not paid inside a timed run.
+	Prefault bool
+	Stats    Stats
+	mem      experimental.LinearMemory
 }
 
 // Allocate implements experimental.MemoryAllocator.
@@ -74,7 +77,7 @@ func (a *Allocator) Allocate(capacity, maxBytes uint64) experimental.LinearMemor
 		inner = &sliceMemory{capacity: capacity, appendOnGrow: true}
 	}
 	a.mem = inner
-	return &counting{inner: inner, stats: &a.Stats, limit: maxBytes}
+	return &counting{inner: inner, stats: &a.Stats, limit: maxBytes, prefault: a.Prefault}
 }
 
 // Close frees the backing of the memory this allocator made, if any.
@@ -90,9 +93,10 @@ func (a *Allocator) Close() {
 type counting struct {
 	inner experimental.LinearMemory
 	stats *Stats
-	limit uint64
-	size  uint64
-	sized bool
+	limit    uint64
+	size     uint64
+	sized    bool
+	prefault bool
 }
 
 func (c *counting) Reallocate(size uint64) []byte {
@@ -104,9 +108,7 @@ func (c *counting) Reallocate(size uint64) []byte {
 	start := time.Now()
 	buf := c.inner.Reallocate(size)
 	if !c.sized {
-		// Touch the initial pages now, so the kernel's first-touch faults are not
-		// paid inside a timed run.
-		for i := 0; i < len(buf); i += 4096 {
+		for i := 0; c.prefault && i < len(buf); i += 4096 {
 			buf[i] = 0
 		}
 		c.sized = true
