@@ -91,8 +91,8 @@ func (a *Allocator) Close() {
 // counting wraps a LinearMemory and counts its grows; the first Reallocate is
 // wazero sizing the memory at instantiation, not a grow.
 type counting struct {
-	inner experimental.LinearMemory
-	stats *Stats
+	inner    experimental.LinearMemory
+	stats    *Stats
 	limit    uint64
 	size     uint64
 	sized    bool
