@@ -35,16 +35,7 @@ func peakOp(t *scenarios.Trace) int {
 	var live, peak uint64
 	at := -1
 	for i, op := range t.Ops {
-		switch op.Kind {
-		case scenarios.Alloc:
-			live += uint64(op.Size)
-		case scenarios.Free:
-			live -= uint64(op.Size)
-		case scenarios.Realloc:
-			live += uint64(op.Size) - uint64(op.OldSize)
-		case scenarios.Reset:
-			live = 0
-		}
+		live = scenarios.LiveAfter(live, op)
 		if live > peak {
 			peak, at = live, i
 		}

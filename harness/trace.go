@@ -32,16 +32,7 @@ func lowered(t *scenarios.Trace) *scenarios.Trace {
 func liveBefore(t *scenarios.Trace, i int) uint64 {
 	var live uint64
 	for _, op := range t.Ops[:i] {
-		switch op.Kind {
-		case scenarios.Alloc:
-			live += uint64(op.Size)
-		case scenarios.Free:
-			live -= uint64(op.Size)
-		case scenarios.Realloc:
-			live += uint64(op.Size) - uint64(op.OldSize)
-		case scenarios.Reset:
-			live = 0
-		}
+		live = scenarios.LiveAfter(live, op)
 	}
 	return live
 }

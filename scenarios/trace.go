@@ -54,6 +54,21 @@ type Stats struct {
 	AllocatedBytes                  uint64 // sum of alloc sizes and realloc growth
 }
 
+// LiveAfter returns the bytes live after op, given live before it.
+func LiveAfter(live uint64, op Op) uint64 {
+	switch op.Kind {
+	case Alloc:
+		return live + uint64(op.Size)
+	case Free:
+		return live - uint64(op.Size)
+	case Realloc:
+		return live + uint64(op.Size) - uint64(op.OldSize)
+	case Reset:
+		return 0
+	}
+	return live
+}
+
 // Stats walks the trace once.
 func (t *Trace) Stats() Stats {
 	var s Stats

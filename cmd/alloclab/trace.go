@@ -99,7 +99,7 @@ func (o *traceOutput) finish(stderr io.Writer, h tracefile.Header, ev *tracefile
 	if err := tracefile.Write(&buf, h, t); err != nil {
 		return err
 	}
-	if err := traceWriteFile(o.output, buf.Bytes()); err != nil {
+	if err := writeAtomic(o.output, buf.Bytes()); err != nil {
 		return err
 	}
 	for _, w := range warnings {
@@ -124,30 +124,6 @@ func traceNotes(parts ...string) string {
 		}
 	}
 	return strings.Join(out, "; ")
-}
-
-// traceWriteFile writes data to path through a temporary file and a rename.
-func traceWriteFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("-o: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("-o %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("-o %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("-o %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("-o: %w", err)
-	}
-	return nil
 }
 
 func traceFlagSet(name string, stderr io.Writer) *flag.FlagSet {
