@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/alloclab/alloclab/harness/internal/bitmap"
 )
 
 // Checker is a Guest that checks every call it passes on against a shadow set of
@@ -23,7 +25,7 @@ type Checker struct {
 	g    Guest
 	live map[uint32]checked // by pointer
 	ever map[uint32]bool    // every pointer handed out, to name double frees
-	used []uint64           // bit per byte of memory: inside a live block
+	used bitmap.Bits        // bit per byte of memory: inside a live block
 	seq  uint64
 
 	LiveBytes, PeakLiveBytes uint64
@@ -65,12 +67,12 @@ func (c *Checker) Alloc(ctx context.Context, size, align uint32) (uint32, error)
 	case end > uint64(c.g.Memory().Size()):
 		return 0, fmt.Errorf("alloc(%d, %d) returned [%#x, %#x), out of bounds of the %d-byte memory", size, align, p, end, c.g.Memory().Size())
 	}
-	c.cover(end)
-	if c.any(p, size) {
+	c.used.Cover(end)
+	if c.used.Any(p, size) {
 		q, b := c.owner(p, size)
 		return 0, fmt.Errorf("alloc(%d, %d) returned [%#x, %#x), which overlaps the live block [%#x, %#x)", size, align, p, end, q, uint64(q)+uint64(b.size))
 	}
-	c.set(p, size, true)
+	c.used.Set(p, size, true)
 	c.seq++
 	c.live[p] = checked{size, align, c.seq}
 	c.ever[p] = true
@@ -102,7 +104,7 @@ func (c *Checker) Free(ctx context.Context, ptr, size, align uint32) error {
 		c.peakDirty = false
 	}
 	delete(c.live, ptr)
-	c.set(ptr, size, false)
+	c.used.Set(ptr, size, false)
 	c.Frees++
 	c.LiveBlocks--
 	c.LiveBytes -= uint64(size)
@@ -150,50 +152,4 @@ func (c *Checker) owner(ptr, size uint32) (uint32, checked) {
 		}
 	}
 	return 0, checked{}
-}
-
-// cover grows the bitmap to cover addresses below end.
-func (c *Checker) cover(end uint64) {
-	if words := int((end + 63) / 64); words > len(c.used) {
-		c.used = append(c.used, make([]uint64, words-len(c.used))...)
-	}
-}
-
-// any reports whether any byte of [ptr, ptr+size) is in a live block.
-func (c *Checker) any(ptr, size uint32) bool {
-	found := false
-	c.words(ptr, size, func(w *uint64, mask uint64) bool {
-		found = *w&mask != 0
-		return !found
-	})
-	return found
-}
-
-// set marks [ptr, ptr+size) live or not.
-func (c *Checker) set(ptr, size uint32, live bool) {
-	c.words(ptr, size, func(w *uint64, mask uint64) bool {
-		if live {
-			*w |= mask
-		} else {
-			*w &^= mask
-		}
-		return true
-	})
-}
-
-// words calls fn with each bitmap word of [ptr, ptr+size) and the mask of its
-// bits in the range, until fn returns false.
-func (c *Checker) words(ptr, size uint32, fn func(w *uint64, mask uint64) bool) {
-	lo, hi := uint64(ptr), uint64(ptr)+uint64(size)
-	for lo < hi {
-		n := min(64-lo%64, hi-lo)
-		mask := ^uint64(0)
-		if n < 64 {
-			mask = (uint64(1)<<n - 1) << (lo % 64)
-		}
-		if !fn(&c.used[lo/64], mask) {
-			return
-		}
-		lo += n
-	}
 }

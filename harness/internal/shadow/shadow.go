@@ -12,6 +12,8 @@ import (
 	"bytes"
 	"fmt"
 	"math/bits"
+
+	"github.com/alloclab/alloclab/harness/internal/bitmap"
 )
 
 // Memory is the guest memory the checker reads and writes; wazero's api.Memory
@@ -49,9 +51,9 @@ type block struct {
 // Checker shadows one guest instance's live blocks.
 type Checker struct {
 	mem    Memory
-	fill   bool     // write and verify fill patterns
-	used   []uint64 // bit per byte of memory: inside a live block
-	blocks []block  // per slot
+	fill   bool        // write and verify fill patterns
+	used   bitmap.Bits // bit per byte of memory: inside a live block
+	blocks []block     // per slot
 
 	LiveBytes, PeakLiveBytes uint64
 	HeapEnd                  uint64 // highest end address of any block handed out
@@ -137,13 +139,13 @@ func (c *Checker) place(op int, slot, size, align, ptr uint32) error {
 	case end > uint64(c.mem.Size()):
 		return fmt.Errorf("block [%#x, %#x) is out of bounds: memory is %d bytes", ptr, end, c.mem.Size())
 	}
-	c.cover(end)
-	if c.any(ptr, size) {
+	c.used.Cover(end)
+	if c.used.Any(ptr, size) {
 		other := c.owner(ptr, size)
 		return fmt.Errorf("block [%#x, %#x) overlaps live block [%#x, %#x) from op %d",
 			ptr, end, other.ptr, uint64(other.ptr)+uint64(other.size), other.op)
 	}
-	c.set(ptr, size, true)
+	c.used.Set(ptr, size, true)
 	c.blocks[slot] = block{ptr: ptr, size: size, off: uint32(op % patternOffsets), op: op}
 	c.LiveBytes += uint64(size)
 	c.LiveBlocks++
@@ -154,7 +156,7 @@ func (c *Checker) place(op int, slot, size, align, ptr uint32) error {
 
 func (c *Checker) remove(slot uint32) {
 	b := c.blocks[slot]
-	c.set(b.ptr, b.size, false)
+	c.used.Set(b.ptr, b.size, false)
 	c.LiveBytes -= uint64(b.size)
 	c.LiveBlocks--
 	c.blocks[slot] = block{}
@@ -209,53 +211,6 @@ func (c *Checker) owner(ptr, size uint32) block {
 		}
 	}
 	return block{}
-}
-
-// cover grows the bitmap to cover addresses below end.
-func (c *Checker) cover(end uint64) {
-	if words := int((end + 63) / 64); words > len(c.used) {
-		c.used = append(c.used, make([]uint64, words-len(c.used))...)
-	}
-}
-
-// any reports whether any byte of [ptr, ptr+size) is in a live block.
-func (c *Checker) any(ptr, size uint32) bool {
-	found := false
-	c.words(ptr, size, func(w *uint64, mask uint64) bool {
-		found = *w&mask != 0
-		return !found
-	})
-	return found
-}
-
-// set marks [ptr, ptr+size) live or not.
-func (c *Checker) set(ptr, size uint32, live bool) {
-	c.words(ptr, size, func(w *uint64, mask uint64) bool {
-		if live {
-			*w |= mask
-		} else {
-			*w &^= mask
-		}
-		return true
-	})
-}
-
-// words calls fn with each bitmap word of [ptr, ptr+size) and the mask of its bits
-// in the range, until fn returns false.
-func (c *Checker) words(ptr, size uint32, fn func(w *uint64, mask uint64) bool) {
-	lo, hi := uint64(ptr), uint64(ptr)+uint64(size)
-	for lo < hi {
-		w := lo / 64
-		n := min(64-lo%64, hi-lo)
-		mask := ^uint64(0)
-		if n < 64 {
-			mask = (uint64(1)<<n - 1) << (lo % 64)
-		}
-		if !fn(&c.used[w], mask) {
-			return
-		}
-		lo += n
-	}
 }
 
 // CellLive returns the live bytes in each cell of cellBytes bytes covering
