@@ -61,8 +61,8 @@ test:
 fuzz:
 	@for pkg in $$(go list ./...); do \
 	  for target in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "go test -run XXX -fuzz ^$$target\$$ -fuzztime $(FUZZTIME) $$pkg"; \
-	    go test -run XXX -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    echo "go test -run XXX -fuzz ^$$target\$$ -fuzztime $(FUZZTIME) -fuzzminimizetime 0x $$pkg"; \
+	    go test -run XXX -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 0x $$pkg || exit 1; \
 	  done; \
 	done
 

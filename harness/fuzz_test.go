@@ -81,7 +81,7 @@ func FuzzChecker(f *testing.F) {
 		gs = append(gs, g)
 	}
 	f.Fuzz(func(t *testing.T, seed uint64, n uint16) {
-		trace := randomTrace(seed, int(n%4000))
+		trace := randomTrace(seed, int(n%1500))
 		want := trace.Stats().PeakLiveBytes
 		for _, g := range gs {
 			p, err := lab.Run(context.Background(), g, "random", trace, Config{Check: true, Timeout: 10 * time.Second})

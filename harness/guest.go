@@ -123,7 +123,7 @@ func NewGuest(name string, wasm []byte) (*Guest, error) {
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer rt.Close(ctx)
-	cm, err := rt.CompileModule(ctx, wasm)
+	cm, err := compileSafely(ctx, rt, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("guest %s: not a valid WebAssembly module: %w", name, err)
 	}
@@ -170,6 +170,18 @@ func NewGuest(name string, wasm []byte) (*Guest, error) {
 		g.HasRealloc, g.HasReset = true, false // the adapter exports realloc, never reset
 	}
 	return g, nil
+}
+
+// compileSafely compiles wasm, turning a panic inside wazero into an error:
+// fuzzing found modules on which wazero v1.12.0's function validation indexes
+// out of range instead of refusing them.
+func compileSafely(ctx context.Context, rt wazero.Runtime, wasm []byte) (cm wazero.CompiledModule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			cm, err = nil, fmt.Errorf("wazero panicked while validating it: %v", r)
+		}
+	}()
+	return rt.CompileModule(ctx, wasm)
 }
 
 func typeString(params, results []api.ValueType) string {

@@ -69,7 +69,7 @@ func (r *labRuntime) compile(ctx context.Context, wasm []byte) (wazero.CompiledM
 	if cm, ok := r.compiled[key]; ok {
 		return cm, nil
 	}
-	cm, err := r.rt.CompileModule(ctx, wasm)
+	cm, err := compileSafely(ctx, r.rt, wasm)
 	if err != nil {
 		return nil, err
 	}

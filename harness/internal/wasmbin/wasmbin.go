@@ -150,7 +150,153 @@ func Precheck(wasm []byte) error {
 				return fmt.Errorf("%s section at byte %d declares %d entries in %d bytes", name, off, count, end-start)
 			}
 		}
+		if id == 1 {
+			if err := precheckTypes(wasm[start:end]); err != nil {
+				return fmt.Errorf("type section at byte %d: %w", off, err)
+			}
+		}
+		if id == 10 {
+			if err := precheckCode(wasm[start:end]); err != nil {
+				return fmt.Errorf("code section at byte %d: %w", off, err)
+			}
+		}
+		if id == 0 {
+			if err := precheckCustom(wasm[start:end]); err != nil {
+				return fmt.Errorf("custom section at byte %d: %w", off, err)
+			}
+		}
 		off = end
 	}
 	return nil
+}
+
+// precheckCustom checks the counts in a "name" section, which wazero decodes
+// (sizing its maps by them) even though names are only for debugging.
+func precheckCustom(body []byte) error {
+	c := cursor{b: body}
+	nameLen := c.uvarint()
+	name := c.bytes(nameLen)
+	if c.err != nil || string(name) != "name" {
+		return c.err // another custom section: wazero skips it
+	}
+	for c.more() && c.err == nil {
+		id := c.byte()
+		sub := cursor{b: c.bytes(c.uvarint())}
+		switch id {
+		case 1: // function names: a name map
+			sub.nameMap()
+		case 2: // local names: an indirect name map
+			for n := sub.count(); n > 0 && sub.err == nil; n-- {
+				sub.uvarint() // function index
+				sub.nameMap()
+			}
+		}
+		if sub.err != nil {
+			return fmt.Errorf("name subsection %d: %w", id, sub.err)
+		}
+	}
+	return c.err
+}
+
+// precheckTypes checks each function type's parameter and result counts, which
+// wazero sizes its slices by.
+func precheckTypes(body []byte) error {
+	c := cursor{b: body}
+	for n := c.count(); n > 0 && c.err == nil; n-- {
+		if c.byte() != 0x60 {
+			c.fail("a type that is not a function type")
+		}
+		c.bytes(c.count()) // parameters, a byte each
+		c.bytes(c.count()) // results
+	}
+	return c.err
+}
+
+// MaxLocals is the most locals a function may declare, V8's limit: wazero
+// accepts hundreds of millions, and compiling them costs seconds and gigabytes.
+const MaxLocals = 50000
+
+// precheckCode checks each function body's local declarations.
+func precheckCode(body []byte) error {
+	c := cursor{b: body}
+	for n := c.count(); n > 0 && c.err == nil; n-- {
+		fn := cursor{b: c.bytes(c.uvarint())}
+		var locals uint64
+		for d := fn.count(); d > 0 && fn.err == nil; d-- {
+			locals += fn.uvarint()
+			fn.byte() // the type
+			if locals > MaxLocals {
+				fn.fail(fmt.Sprintf("a function declares more than %d locals", MaxLocals))
+			}
+		}
+		if fn.err != nil {
+			return fn.err
+		}
+	}
+	return c.err
+}
+
+// cursor reads LEB128 values and byte strings, remembering the first error.
+type cursor struct {
+	b   []byte
+	err error
+}
+
+func (c *cursor) more() bool { return len(c.b) > 0 }
+
+func (c *cursor) byte() byte {
+	if c.err != nil || len(c.b) == 0 {
+		c.fail("truncated")
+		return 0
+	}
+	v := c.b[0]
+	c.b = c.b[1:]
+	return v
+}
+
+func (c *cursor) uvarint() uint64 {
+	if c.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(c.b)
+	if n <= 0 {
+		c.fail("bad LEB128 value")
+		return 0
+	}
+	c.b = c.b[n:]
+	return v
+}
+
+func (c *cursor) bytes(n uint64) []byte {
+	if c.err != nil || n > uint64(len(c.b)) {
+		c.fail("truncated")
+		return nil
+	}
+	v := c.b[:n]
+	c.b = c.b[n:]
+	return v
+}
+
+// count reads a vector's count, which cannot exceed the bytes left.
+func (c *cursor) count() uint64 {
+	n := c.uvarint()
+	if n > uint64(len(c.b)) {
+		c.fail(fmt.Sprintf("declares %d entries in %d bytes", n, len(c.b)))
+		return 0
+	}
+	return n
+}
+
+// nameMap reads a vector of (index, name).
+func (c *cursor) nameMap() {
+	for n := c.count(); n > 0 && c.err == nil; n-- {
+		c.uvarint()
+		c.bytes(c.uvarint())
+	}
+}
+
+func (c *cursor) fail(msg string) {
+	if c.err == nil {
+		c.err = errors.New(msg)
+	}
 }

@@ -49,9 +49,18 @@ func TestSetLimits(t *testing.T) {
 // TestPrecheck refuses a module that claims more entries than it has bytes, before
 // the decoder sizes tables by the claim.
 func TestPrecheck(t *testing.T) {
-	huge := "\x00asm\x01\x00\x00\x00\x07\x06\xff\xff\xff\xff\x0f\x00"
-	if err := Precheck([]byte(huge)); err == nil || err.Error() != "export section at byte 8 declares 4294967295 entries in 6 bytes" {
-		t.Errorf("got %v", err)
+	for _, tc := range []struct{ wasm, err string }{
+		{"\x07\x06\xff\xff\xff\xff\x0f\x00", "export section at byte 8 declares 4294967295 entries in 6 bytes"},
+		// a function type with 2^28 parameters
+		{"\x01\x07\x01\x60\x80\x80\x80\x80\x01", "type section at byte 8: declares 268435456 entries in 0 bytes"},
+		// a name section whose local names declare 2^28 locals for a function
+		{"\x00\x0e\x04name\x02\x07\x01\x00\x80\x80\x80\x80\x01", "custom section at byte 8: name subsection 2: declares 268435456 entries in 0 bytes"},
+		// a function declaring 2^28 i32 locals
+		{"\x0a\x09\x01\x07\x01\x80\x80\x80\x80\x01\x7f", "code section at byte 8: a function declares more than 50000 locals"},
+	} {
+		if err := Precheck([]byte("\x00asm\x01\x00\x00\x00" + tc.wasm)); err == nil || err.Error() != tc.err {
+			t.Errorf("got %v, want %q", err, tc.err)
+		}
 	}
 	wasm, err := os.ReadFile("../../testdata/minimal.wasm")
 	if err != nil {
