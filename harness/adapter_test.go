@@ -5,14 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // TestAdapters runs modules of the C and wasm-bindgen conventions through their
 // adapters under the checker, in both modes, on a trace with every alignment and
 // reallocs.
 func TestAdapters(t *testing.T) {
-	var b scenarios.Builder
+	var b trace.Builder
 	for i := 0; i < 300; i++ {
 		s := b.Alloc(uint32(1+i*37%5000), 1<<(i%13))
 		if i%3 == 0 {

@@ -7,11 +7,12 @@ import (
 	"github.com/alloclab/alloclab/guests"
 	"github.com/alloclab/alloclab/harness/internal/replay"
 	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // The lab's own overhead, per op: go test -bench . ./harness
 
-func floorInstance(b *testing.B, lab *Lab) (*instance, *scenarios.Trace) {
+func floorInstance(b *testing.B, lab *Lab) (*instance, *trace.Trace) {
 	b.Helper()
 	g, err := NewGuest(guests.Floor.Name, guests.Floor.Wasm)
 	if err != nil {

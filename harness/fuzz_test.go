@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/alloclab/alloclab/guests"
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // FuzzNewGuest feeds the module loader and export checker arbitrary bytes: it must
@@ -39,9 +39,9 @@ func FuzzNewGuest(f *testing.F) {
 
 // randomTrace builds a trace of n random ops from seed: allocs of 1 B to 70 KB
 // aligned 1 to 4096, frees, reallocs and the odd reset.
-func randomTrace(seed uint64, n int) *scenarios.Trace {
+func randomTrace(seed uint64, n int) *trace.Trace {
 	r := rand.New(rand.NewPCG(seed, 1))
-	var b scenarios.Builder
+	var b trace.Builder
 	for b.Len() < n {
 		switch p := r.IntN(100); {
 		case p < 1:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/alloclab/alloclab/guests"
 	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 var modes = []Mode{Replay, Host}
@@ -29,8 +30,8 @@ func loadFixture(t *testing.T, name string) *Guest {
 }
 
 // blocksTrace allocates n blocks of size bytes, then frees them in order.
-func blocksTrace(n int, size uint32) *scenarios.Trace {
-	var b scenarios.Builder
+func blocksTrace(n int, size uint32) *trace.Trace {
+	var b trace.Builder
 	slots := make([]uint32, n)
 	for i := range slots {
 		slots[i] = b.Alloc(size, 8)
@@ -209,7 +210,7 @@ func TestTrapIsOOM(t *testing.T) {
 // TestShims checks a guest without realloc and reset: realloc is emulated (alloc,
 // copy, free, checked to keep the contents) and reset is lowered to frees.
 func TestShims(t *testing.T) {
-	var b scenarios.Builder
+	var b trace.Builder
 	a := b.Alloc(100, 8)
 	b.Realloc(a, 5000)
 	c := b.Alloc(300, 16)
@@ -249,7 +250,7 @@ func TestGuestsPassScenarios(t *testing.T) {
 	}
 }
 
-func testBothModes(t *testing.T, lab *Lab, b guests.Guest, sc *scenarios.Scenario, trace *scenarios.Trace) {
+func testBothModes(t *testing.T, lab *Lab, b guests.Guest, sc *scenarios.Scenario, trace *trace.Trace) {
 	g, err := NewGuest(b.Name, b.Wasm)
 	if err != nil {
 		t.Fatal(err)

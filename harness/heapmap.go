@@ -1,6 +1,6 @@
 package harness
 
-import "github.com/alloclab/alloclab/scenarios"
+import "github.com/alloclab/alloclab/trace"
 
 // HeapMapCells is the most cells a heap map has.
 const HeapMapCells = 1024
@@ -31,11 +31,11 @@ func (p *pass) heapMap(op int) *HeapMap {
 }
 
 // peakOp returns the op after which t's live bytes first reach their peak.
-func peakOp(t *scenarios.Trace) int {
+func peakOp(t *trace.Trace) int {
 	var live, peak uint64
 	at := -1
 	for i, op := range t.Ops {
-		live = scenarios.LiveAfter(live, op)
+		live = trace.LiveAfter(live, op)
 		if live > peak {
 			peak, at = live, i
 		}

@@ -3,7 +3,7 @@ package harness
 import (
 	"context"
 
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // leakCheck runs after a checked pass whose trace freed everything: it allocates
@@ -29,20 +29,20 @@ func (p *pass) leakCheck(ctx context.Context) (uint64, error) {
 }
 
 // peakSet returns the blocks live when t's live bytes first peak, in slot order.
-func peakSet(t *scenarios.Trace) []scenarios.Op {
+func peakSet(t *trace.Trace) []trace.Op {
 	at := peakOp(t)
-	live := make([]scenarios.Op, t.Slots)
+	live := make([]trace.Op, t.Slots)
 	for _, op := range t.Ops[:at+1] {
 		switch op.Kind {
-		case scenarios.Alloc, scenarios.Realloc:
+		case trace.Alloc, trace.Realloc:
 			live[op.Slot] = op
-		case scenarios.Free:
-			live[op.Slot] = scenarios.Op{}
-		case scenarios.Reset:
+		case trace.Free:
+			live[op.Slot] = trace.Op{}
+		case trace.Reset:
 			clear(live)
 		}
 	}
-	var out []scenarios.Op
+	var out []trace.Op
 	for _, op := range live {
 		if op.Size != 0 {
 			out = append(out, op)

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // DefaultOOMLimitPages is the fixed memory limit of the out-of-memory pass: 16 MiB.
@@ -58,7 +58,7 @@ func (e *Exact) Fragmentation() float64 {
 // MeasureExact replays t twice under the checker: once under cfg's memory limit for
 // the growth and peak metrics, and once under oomLimitPages for the out-of-memory
 // point. Any fault ends it with a *Fault.
-func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *scenarios.Trace, cfg Config, oomLimitPages uint32) (*Exact, error) {
+func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *trace.Trace, cfg Config, oomLimitPages uint32) (*Exact, error) {
 	cfg.Check = true
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout

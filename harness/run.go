@@ -18,7 +18,7 @@ import (
 	"github.com/alloclab/alloclab/harness/internal/replay"
 	"github.com/alloclab/alloclab/harness/internal/shadow"
 	"github.com/alloclab/alloclab/harness/internal/wasmbin"
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // PageSize is the size of a wasm page.
@@ -100,7 +100,7 @@ var errFault = errors.New("checker fault")
 
 // Run replays trace t of scenario against a fresh instance of g once. An error is
 // a *Fault naming the guest, the scenario and the op, or a failure of the lab.
-func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *scenarios.Trace, cfg Config) (*Pass, error) {
+func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *trace.Trace, cfg Config) (*Pass, error) {
 	cfg = cfg.withDefaults()
 	fault := func(op int, err error) error { return &Fault{Guest: g.Name, Scenario: scenario, Op: op, Err: err} }
 	if !g.HasReset {
@@ -317,7 +317,7 @@ func (inst *instance) close(ctx context.Context) {
 // pass is the state of one Run.
 type pass struct {
 	inst    *instance
-	trace   *scenarios.Trace
+	trace   *trace.Trace
 	cfg     Config
 	checker *shadow.Checker
 	res     *Pass
@@ -344,16 +344,16 @@ func (p *pass) check(i int, ptr uint32) error {
 		defer func() { p.res.PeakMap = p.heapMap(i) }()
 	}
 	switch op.Kind {
-	case scenarios.Mark:
+	case trace.Mark:
 		p.res.MarkPages = append(p.res.MarkPages, p.inst.mem.Size()/PageSize)
 		return nil
-	case scenarios.Alloc:
+	case trace.Alloc:
 		return p.checker.Allocated(i, op.Slot, op.Size, op.Align, ptr)
-	case scenarios.Realloc:
+	case trace.Realloc:
 		return p.checker.Reallocated(i, op.Slot, op.Size, op.Align, ptr)
-	case scenarios.Free:
+	case trace.Free:
 		return p.checker.Freeing(i, op.Slot)
-	case scenarios.Reset:
+	case trace.Reset:
 		return p.checker.Resetting(i)
 	}
 	return fmt.Errorf("unknown op kind %v", op.Kind)
@@ -431,7 +431,7 @@ func (p *pass) allocating() bool {
 		return false
 	}
 	k := p.trace.Ops[p.at].Kind
-	return k == scenarios.Alloc || k == scenarios.Realloc
+	return k == trace.Alloc || k == trace.Realloc
 }
 
 // hook is the checker's host function: it records a fault and unwinds the guest.
@@ -467,10 +467,10 @@ func (p *pass) runHost(ctx context.Context) error {
 			t0 = time.Now()
 		}
 		switch op.Kind {
-		case scenarios.Alloc, scenarios.Realloc:
+		case trace.Alloc, trace.Realloc:
 			f := inst.alloc
 			stack[0], stack[1] = uint64(op.Size), uint64(op.Align)
-			if op.Kind == scenarios.Realloc {
+			if op.Kind == trace.Realloc {
 				f = inst.realloc
 				stack[0], stack[1], stack[2], stack[3] = uint64(ptrs[op.Slot]), uint64(op.OldSize), uint64(op.Align), uint64(op.Size)
 			}
@@ -490,7 +490,7 @@ func (p *pass) runHost(ctx context.Context) error {
 					return err
 				}
 			}
-		case scenarios.Free, scenarios.Reset, scenarios.Mark:
+		case trace.Free, trace.Reset, trace.Mark:
 			if p.checker != nil {
 				if err := p.check(i, 0); err != nil {
 					p.fault = err
@@ -499,8 +499,8 @@ func (p *pass) runHost(ctx context.Context) error {
 			}
 			var err error
 			switch op.Kind {
-			case scenarios.Mark:
-			case scenarios.Reset:
+			case trace.Mark:
+			case trace.Reset:
 				err = inst.reset.CallWithStack(ctx, stack)
 			default:
 				stack[0], stack[1], stack[2] = uint64(ptrs[op.Slot]), uint64(op.Size), uint64(op.Align)

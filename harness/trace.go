@@ -3,19 +3,19 @@ package harness
 import (
 	"sync"
 
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
-var lowerings sync.Map // *scenarios.Trace -> *scenarios.Trace
+var lowerings sync.Map // *trace.Trace -> *trace.Trace
 
 // lowered returns t with resets lowered to frees, computed once per trace.
-func lowered(t *scenarios.Trace) *scenarios.Trace {
+func lowered(t *trace.Trace) *trace.Trace {
 	if v, ok := lowerings.Load(t); ok {
-		return v.(*scenarios.Trace)
+		return v.(*trace.Trace)
 	}
 	has := false
 	for _, op := range t.Ops {
-		if op.Kind == scenarios.Reset {
+		if op.Kind == trace.Reset {
 			has = true
 			break
 		}
@@ -25,14 +25,14 @@ func lowered(t *scenarios.Trace) *scenarios.Trace {
 		out = t.LowerResets()
 	}
 	v, _ := lowerings.LoadOrStore(t, out)
-	return v.(*scenarios.Trace)
+	return v.(*trace.Trace)
 }
 
 // liveBefore returns the bytes live just before op i of t.
-func liveBefore(t *scenarios.Trace, i int) uint64 {
+func liveBefore(t *trace.Trace, i int) uint64 {
 	var live uint64
 	for _, op := range t.Ops[:i] {
-		live = scenarios.LiveAfter(live, op)
+		live = trace.LiveAfter(live, op)
 	}
 	return live
 }

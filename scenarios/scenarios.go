@@ -2,7 +2,7 @@
 // allocator calls that every guest replays identically.
 //
 // A Scenario is a registry entry: its name, the program it models, the strategy it
-// should favour, and a generator for its Trace at full and -short length. The table
+// should favour, and a generator for its trace at full and -short length. The table
 // in README.md lists them.
 package scenarios
 
@@ -13,6 +13,8 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"sync"
+
+	"github.com/alloclab/alloclab/trace"
 )
 
 // Scenario is one workload in the registry.
@@ -22,7 +24,7 @@ type Scenario struct {
 	Favours string // the strategy it should favour, and what the lab found
 	Params  string // its parameters, full and -short
 	// Generate builds the trace; short gives the smaller version used by tests.
-	Generate func(short bool) *Trace
+	Generate func(short bool) *trace.Trace
 	// MarkUnit, if set, names the metric reported for the trace's Mark ops: the
 	// pages the guest grew between the first mark and the last.
 	MarkUnit string
@@ -193,17 +195,17 @@ type traceKey struct {
 	short bool
 }
 
-var traces sync.Map // traceKey -> *Trace
+var traces sync.Map // traceKey -> *trace.Trace
 
 // Trace returns the scenario's trace, generated once per process and shared:
 // callers must not modify it.
-func (s *Scenario) Trace(short bool) *Trace {
+func (s *Scenario) Trace(short bool) *trace.Trace {
 	key := traceKey{s.Name, short}
 	if t, ok := traces.Load(key); ok {
-		return t.(*Trace)
+		return t.(*trace.Trace)
 	}
 	t, _ := traces.LoadOrStore(key, s.Generate(short))
-	return t.(*Trace)
+	return t.(*trace.Trace)
 }
 
 // newRand returns the scenario's seeded source, so a trace is the same on every run
@@ -245,13 +247,13 @@ func mallocAlign(r *rand.Rand) uint32 {
 	}
 }
 
-func churn(short bool) *Trace {
+func churn(short bool) *trace.Trace {
 	r := newRand(1)
 	target, steps := 2000, 200000
 	if short {
 		target, steps = 500, 20000
 	}
-	var b Builder
+	var b trace.Builder
 	for b.Live() < target {
 		b.Alloc(smallObjectSize(r), mallocAlign(r))
 	}
@@ -264,13 +266,11 @@ func churn(short bool) *Trace {
 			b.Alloc(smallObjectSize(r), mallocAlign(r))
 		}
 	}
-	for b.Live() > 0 {
-		b.Free(b.LiveSlot(b.Live() - 1))
-	}
+	b.FreeAll()
 	return b.Trace()
 }
 
-func arenaPhases(short bool) *Trace {
+func arenaPhases(short bool) *trace.Trace {
 	phases, perPhase := 200, 2000
 	if short {
 		phases, perPhase = 20, 500
@@ -285,7 +285,7 @@ func arenaPhases(short bool) *Trace {
 	for i := range work {
 		work[i] = obj{smallObjectSize(r), mallocAlign(r), r.IntN(10) == 0}
 	}
-	var b Builder
+	var b trace.Builder
 	for p := 0; p < phases; p++ {
 		var temps []uint32
 		for _, o := range work {
@@ -308,14 +308,14 @@ func arenaPhases(short bool) *Trace {
 	return b.Trace()
 }
 
-func pooledObjects(short bool) *Trace {
+func pooledObjects(short bool) *trace.Trace {
 	live, steps := 5000, 300000
 	if short {
 		live, steps = 1000, 30000
 	}
 	kinds := []uint32{32, 64, 144}
 	r := newRand(3)
-	var b Builder
+	var b trace.Builder
 	for b.Live() < live {
 		b.Alloc(kinds[r.IntN(len(kinds))], 8)
 	}
@@ -328,19 +328,17 @@ func pooledObjects(short bool) *Trace {
 		b.Alloc(size, 8)
 	}
 	b.Mark()
-	for b.Live() > 0 {
-		b.Free(b.LiveSlot(b.Live() - 1))
-	}
+	b.FreeAll()
 	return b.Trace()
 }
 
-func randomActions(short bool) *Trace {
+func randomActions(short bool) *trace.Trace {
 	actions := 100000
 	if short {
 		actions = 10000
 	}
 	r := newRand(4)
-	var b Builder
+	var b trace.Builder
 	for done := 0; done < actions; done++ {
 		action := r.IntN(3)
 		if b.Live() < 50 {
@@ -357,19 +355,17 @@ func randomActions(short bool) *Trace {
 			b.Realloc(b.LiveSlot(r.IntN(b.Live())), uint32(100+r.IntN(9901)))
 		}
 	}
-	for b.Live() > 0 {
-		b.Free(b.LiveSlot(b.Live() - 1))
-	}
+	b.FreeAll()
 	return b.Trace()
 }
 
-func reallocGrowth(short bool) *Trace {
+func reallocGrowth(short bool) *trace.Trace {
 	buffers, steps := 64, 100000
 	if short {
 		buffers, steps = 16, 10000
 	}
 	r := newRand(5)
-	var b Builder
+	var b trace.Builder
 	type buffer struct{ slot, size, final uint32 }
 	start := func() buffer {
 		return buffer{b.Alloc(16, 8), 16, logUniform(r, 64, 256<<10)}
@@ -394,12 +390,12 @@ func reallocGrowth(short bool) *Trace {
 	return b.Trace()
 }
 
-func swissCheese(short bool) *Trace {
+func swissCheese(short bool) *trace.Trace {
 	rounds := 1000
 	if short {
 		rounds = 100
 	}
-	var b Builder
+	var b trace.Builder
 	anchors := make([]uint32, 0, rounds)
 	for i := 0; i < rounds; i++ {
 		temp := b.Alloc(100<<10, 8)
@@ -416,12 +412,12 @@ func swissCheese(short bool) *Trace {
 	return b.Trace()
 }
 
-func alternating(short bool) *Trace {
+func alternating(short bool) *trace.Trace {
 	rounds := 1000
 	if short {
 		rounds = 100
 	}
-	var b Builder
+	var b trace.Builder
 	for i := 0; i < rounds; i++ {
 		b.Free(b.Alloc(85196, 8))
 		b.Free(b.Alloc(80000, 8))
@@ -432,18 +428,16 @@ func alternating(short bool) *Trace {
 	return b.Trace()
 }
 
-func preallocVsGrow(short bool) *Trace {
+func preallocVsGrow(short bool) *trace.Trace {
 	blocks := 4096
 	if short {
 		blocks = 512
 	}
-	var b Builder
+	var b trace.Builder
 	for i := 0; i < blocks; i++ {
 		b.Alloc(32<<10, 8)
 	}
-	for b.Live() > 0 {
-		b.Free(b.LiveSlot(b.Live() - 1))
-	}
+	b.FreeAll()
 	return b.Trace()
 }
 
@@ -464,9 +458,9 @@ func preallocVariants() []Variant {
 	return vs
 }
 
-func oomSweep(bool) *Trace {
+func oomSweep(bool) *trace.Trace {
 	r := newRand(9)
-	var b Builder
+	var b trace.Builder
 	var live uint64
 	for live < 96<<20 {
 		if b.Live() > 0 && r.IntN(3) == 0 {
@@ -479,8 +473,6 @@ func oomSweep(bool) *Trace {
 		live += uint64(size)
 		b.Alloc(size, mallocAlign(r))
 	}
-	for b.Live() > 0 {
-		b.Free(b.LiveSlot(b.Live() - 1))
-	}
+	b.FreeAll()
 	return b.Trace()
 }

@@ -3,6 +3,8 @@ package scenarios
 import (
 	"reflect"
 	"testing"
+
+	"github.com/alloclab/alloclab/trace"
 )
 
 // TestDeterministic checks every scenario gives the same trace twice and that its
@@ -18,23 +20,23 @@ func TestDeterministic(t *testing.T) {
 			n := 0
 			for i, op := range a.Ops {
 				switch op.Kind {
-				case Alloc:
+				case trace.Alloc:
 					if live[op.Slot] {
 						t.Fatalf("op %d: alloc into live slot %d", i, op.Slot)
 					}
 					live[op.Slot], n = true, n+1
-				case Free, Realloc:
+				case trace.Free, trace.Realloc:
 					if !live[op.Slot] {
 						t.Fatalf("op %d: %v of empty slot %d", i, op.Kind, op.Slot)
 					}
-					if op.Kind == Free {
+					if op.Kind == trace.Free {
 						live[op.Slot], n = false, n-1
 					}
-				case Reset:
+				case trace.Reset:
 					clear(live)
 					n = 0
 				}
-				if op.Kind != Reset && op.Kind != Mark && (op.Align == 0 || op.Align&(op.Align-1) != 0 || op.Align > 4096) {
+				if op.Kind != trace.Reset && op.Kind != trace.Mark && (op.Align == 0 || op.Align&(op.Align-1) != 0 || op.Align > 4096) {
 					t.Fatalf("op %d: alignment %d", i, op.Align)
 				}
 			}
@@ -42,33 +44,5 @@ func TestDeterministic(t *testing.T) {
 				t.Errorf("%d blocks still live at the end", n)
 			}
 		})
-	}
-}
-
-func TestLowerResets(t *testing.T) {
-	var b Builder
-	x := b.Alloc(10, 8)
-	y := b.Alloc(20, 16)
-	b.Realloc(x, 30)
-	b.Free(y)
-	b.Alloc(40, 8)
-	b.Reset()
-	b.Mark()
-	got := b.Trace().LowerResets().Ops
-	want := []Op{
-		{Kind: Alloc, Slot: 0, Size: 10, Align: 8},
-		{Kind: Alloc, Slot: 1, Size: 20, Align: 16},
-		{Kind: Realloc, Slot: 0, Size: 30, Align: 8, OldSize: 10},
-		{Kind: Free, Slot: 1, Size: 20, Align: 16},
-		{Kind: Alloc, Slot: 1, Size: 40, Align: 8},
-		{Kind: Free, Slot: 1, Size: 40, Align: 8}, // newest first
-		{Kind: Free, Slot: 0, Size: 30, Align: 8},
-		{Kind: Mark},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got  %+v\nwant %+v", got, want)
-	}
-	if st := b.Trace().Stats(); st.PeakLiveBytes != 70 || st.Allocs != 3 || st.Resets != 1 {
-		t.Errorf("stats %+v, want peak 70, 3 allocs, 1 reset", st)
 	}
 }

@@ -8,7 +8,8 @@ import (
 	_ "embed"
 	"fmt"
 
-	"github.com/alloclab/alloclab/scenarios/tracefile/codec"
+	"github.com/alloclab/alloclab/scenarios/tracefile"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // shortOps is the length of a shipped trace's short version: its first ops, then
@@ -82,7 +83,7 @@ func init() {
 // shipped returns the scenario of an embedded trace file. Its Params come from the
 // file's header, so they cannot drift from the data.
 func shipped(name string, data []byte, models, favours string) *Scenario {
-	h, err := codec.NewDecoder(bytes.NewReader(data)).Header()
+	h, err := tracefile.ReadHeader(bytes.NewReader(data))
 	if err != nil {
 		panic(fmt.Sprintf("scenarios: shipped trace %s: %v", name, err))
 	}
@@ -94,47 +95,16 @@ func shipped(name string, data []byte, models, favours string) *Scenario {
 			"peak live %d B, %d B allocated; short: the first %d ops, then frees of the blocks "+
 			"live at the cut. Recorded by: %s",
 			h.Ops, h.Allocs, h.Frees, h.Reallocs, h.Slots, h.PeakLiveBytes, h.AllocatedBytes, shortOps, h.Command),
-		Generate: func(short bool) *Trace {
+		Generate: func(short bool) *trace.Trace {
 			limit := h.Ops
 			if short {
 				limit = min(shortOps, h.Ops)
 			}
-			t, err := decodeShipped(data, limit)
+			_, t, err := tracefile.ReadPrefix(bytes.NewReader(data), limit)
 			if err != nil {
 				panic(fmt.Sprintf("scenarios: shipped trace %s: %v", name, err))
 			}
 			return t
 		},
 	}
-}
-
-// decodeShipped decodes the first limit ops of a trace file; if the file has more,
-// it then frees every block live at the cut.
-func decodeShipped(data []byte, limit int) (*Trace, error) {
-	d := codec.NewDecoder(bytes.NewReader(data))
-	h, err := d.Header()
-	if err != nil {
-		return nil, err
-	}
-	t := &Trace{Slots: h.Slots, Ops: make([]Op, 0, limit)}
-	add := func(op codec.Op) {
-		t.Ops = append(t.Ops, Op{Kind: Kind(op.Kind), Slot: op.Slot, Size: op.Size, Align: op.Align, OldSize: op.OldSize})
-	}
-	for len(t.Ops) < limit {
-		op, ok := d.Next()
-		if !ok {
-			return nil, d.Err()
-		}
-		add(op)
-	}
-	if limit < h.Ops {
-		for _, op := range d.Live() {
-			add(op)
-		}
-		return t, nil
-	}
-	if _, more := d.Next(); more {
-		return nil, fmt.Errorf("more ops than the header's %d", h.Ops)
-	}
-	return t, d.Err()
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/alloclab/alloclab/harness"
 	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // checkCmd says which allocator convention a module uses, what it imports, whether
@@ -68,10 +68,10 @@ func checkCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	}
 	traces := []struct {
 		name  string
-		trace *scenarios.Trace
+		trace *trace.Trace
 	}{
 		{"churn", churn.Trace(true)},
-		{"alignments", alignmentTrace()},
+		{"alignments", trace.Alignments()},
 	}
 	for _, tr := range traces {
 		for _, mode := range []harness.Mode{harness.Replay, harness.Host} {
@@ -109,24 +109,4 @@ func describeConvention(g *harness.Guest) string {
 		return "wasm-bindgen (" + has("__wbindgen_malloc", "__wbindgen_free", "__wbindgen_realloc") + "), through the lab's wasm-bindgen adapter"
 	}
 	return "the lab's ABI (" + has("alloc", "free", "realloc", "reset", "_initialize") + ")"
-}
-
-// alignmentTrace asks for every alignment from 1 to 4096 at awkward sizes, with
-// reallocs and frees between.
-func alignmentTrace() *scenarios.Trace {
-	r := rand.New(rand.NewPCG(7, 7))
-	var b scenarios.Builder
-	for i := 0; i < 2000; i++ {
-		s := b.Alloc(1+uint32(r.IntN(3000)), 1<<r.IntN(13))
-		switch r.IntN(4) {
-		case 0:
-			b.Free(s)
-		case 1:
-			b.Realloc(s, 1+uint32(r.IntN(6000)))
-		}
-	}
-	for b.Live() > 0 {
-		b.Free(b.LiveSlot(0))
-	}
-	return b.Trace()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/alloclab/alloclab/guests"
 	"github.com/alloclab/alloclab/harness"
 	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 type runOptions struct {
@@ -324,7 +325,7 @@ func variantConfig(v scenarios.Variant, engine harness.Engine, mode harness.Mode
 
 // measureExact runs the checked passes. A pre-allocating variant first learns the
 // pages the guest needs, then measures with its memory starting that large.
-func measureExact(ctx context.Context, lab *harness.Lab, g *harness.Guest, scenario string, t *scenarios.Trace, cfg harness.Config, v scenarios.Variant, timeout time.Duration, oomLimit uint32) (*harness.Exact, error) {
+func measureExact(ctx context.Context, lab *harness.Lab, g *harness.Guest, scenario string, t *trace.Trace, cfg harness.Config, v scenarios.Variant, timeout time.Duration, oomLimit uint32) (*harness.Exact, error) {
 	cfg.Timeout = timeout
 	if v.Prealloc {
 		need, err := lab.MeasureExact(ctx, g, scenario, t, cfg, 0)

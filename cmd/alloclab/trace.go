@@ -28,6 +28,7 @@ import (
 
 	"github.com/alloclab/alloclab/scenarios"
 	"github.com/alloclab/alloclab/scenarios/tracefile"
+	"github.com/alloclab/alloclab/trace"
 )
 
 const traceUsage = `usage:
@@ -591,13 +592,13 @@ func traceInfo(stdout, stderr io.Writer, args []string) error {
 		sizes := make([]bool, t.Slots)
 		for _, op := range t.Ops {
 			switch op.Kind {
-			case scenarios.Alloc:
+			case trace.Alloc:
 				sizes[op.Slot] = true
 				live++
-			case scenarios.Free:
+			case trace.Free:
 				sizes[op.Slot] = false
 				live--
-			case scenarios.Reset:
+			case trace.Reset:
 				clear(sizes)
 				live = 0
 			}
@@ -637,6 +638,6 @@ func traceScenario(path string) (*scenarios.Scenario, error) {
 		Models:   h.Source,
 		Favours:  "unknown: a user's trace",
 		Params:   fmt.Sprintf("%d ops, peak live %d bytes, recorded by: %s", h.Ops, h.PeakLiveBytes, h.Command),
-		Generate: func(bool) *scenarios.Trace { return t },
+		Generate: func(bool) *trace.Trace { return t },
 	}, nil
 }

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alloclab/alloclab/scenarios"
 	"github.com/alloclab/alloclab/scenarios/tracefile"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // runTrace runs 'alloclab trace args...' and returns its output.
@@ -25,7 +25,7 @@ func runTrace(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	return out.String(), errb.String(), err
 }
 
-func readTrace(t *testing.T, path string) (tracefile.Header, *scenarios.Trace) {
+func readTrace(t *testing.T, path string) (tracefile.Header, *trace.Trace) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -42,11 +42,11 @@ func readTrace(t *testing.T, path string) (tracefile.Header, *scenarios.Trace) {
 // census counts the ops of each kind by size and alignment.
 type census map[string]int
 
-func key(kind scenarios.Kind, size, align uint32) string {
+func key(kind trace.Kind, size, align uint32) string {
 	return fmt.Sprintf("%v %d/%d", kind, size, align)
 }
 
-func takeCensus(tr *scenarios.Trace) census {
+func takeCensus(tr *trace.Trace) census {
 	c := census{}
 	for _, op := range tr.Ops {
 		c[key(op.Kind, op.Size, op.Align)]++
@@ -57,31 +57,31 @@ func takeCensus(tr *scenarios.Trace) census {
 // checkAllocs checks the pattern allocs.c makes (testdata/trace/allocs.c); node
 // is sizeof(struct node), and aligned says whether the recording saw the
 // alignment aligned_alloc and posix_memalign asked for (mtrace does not).
-func checkAllocs(t *testing.T, tr *scenarios.Trace, node uint32, aligned bool, wantMain bool) {
+func checkAllocs(t *testing.T, tr *trace.Trace, node uint32, aligned bool, wantMain bool) {
 	t.Helper()
 	c := takeCensus(tr)
 	want := map[string]int{
-		key(scenarios.Alloc, 777, 16): 35,
-		key(scenarios.Free, 777, 16):  35,
+		key(trace.Alloc, 777, 16): 35,
+		key(trace.Free, 777, 16):  35,
 	}
 	if wantMain {
-		want[key(scenarios.Alloc, node, 16)] = 100
-		want[key(scenarios.Free, node, 16)] = 100
-		want[key(scenarios.Alloc, 24, 16)] = 1
+		want[key(trace.Alloc, node, 16)] = 100
+		want[key(trace.Free, node, 16)] = 100
+		want[key(trace.Alloc, 24, 16)] = 1
 		for size := uint32(48); size <= 24<<10; size *= 2 {
-			want[key(scenarios.Realloc, size, 16)] = 1
+			want[key(trace.Realloc, size, 16)] = 1
 		}
-		want[key(scenarios.Free, 24<<10, 16)] = 1
-		want[key(scenarios.Alloc, 1200, 16)] = 1
-		want[key(scenarios.Free, 1200, 16)] = 1
+		want[key(trace.Free, 24<<10, 16)] = 1
+		want[key(trace.Alloc, 1200, 16)] = 1
+		want[key(trace.Free, 1200, 16)] = 1
 		a64, a256 := uint32(64), uint32(256)
 		if !aligned {
 			a64, a256 = 16, 16
 		}
-		want[key(scenarios.Alloc, 192, a64)] = 1
-		want[key(scenarios.Free, 192, a64)] = 1
-		want[key(scenarios.Alloc, 1000, a256)] = 1
-		want[key(scenarios.Free, 1000, a256)] = 1
+		want[key(trace.Alloc, 192, a64)] = 1
+		want[key(trace.Free, 192, a64)] = 1
+		want[key(trace.Alloc, 1000, a256)] = 1
+		want[key(trace.Free, 1000, a256)] = 1
 	}
 	for k, n := range want {
 		if c[k] != n {
@@ -130,7 +130,7 @@ func TestTraceRecordWasmInvoke(t *testing.T) {
 	}
 	_, tr := readTrace(t, out)
 	checkAllocs(t, tr, 40, true, false)
-	if c := takeCensus(tr); c[key(scenarios.Alloc, 40, 16)] != 0 {
+	if c := takeCensus(tr); c[key(trace.Alloc, 40, 16)] != 0 {
 		t.Errorf("-invoke churn ran main too: %v", c)
 	}
 	if len(tr.Ops) != 70 || tr.Slots != 7 {

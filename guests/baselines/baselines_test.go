@@ -10,6 +10,7 @@ import (
 
 	"github.com/alloclab/alloclab/harness"
 	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // names lists every baseline build.sh knows, each built into out/NAME.wasm.
@@ -38,7 +39,7 @@ func loadBaseline(t *testing.T, name string) *harness.Guest {
 
 // checkTrace runs t through the checker in both modes with no out-of-memory
 // pass: no fault, and the peak of live bytes the trace says.
-func checkTrace(t *testing.T, lab *harness.Lab, g *harness.Guest, scenario string, trace *scenarios.Trace) {
+func checkTrace(t *testing.T, lab *harness.Lab, g *harness.Guest, scenario string, trace *trace.Trace) {
 	t.Helper()
 	want := trace.Stats().PeakLiveBytes
 	for _, mode := range modes {
@@ -82,7 +83,7 @@ func TestBaselines(t *testing.T) {
 // tiny objects) is what it checks.
 func TestBaselinesAlignment(t *testing.T) {
 	r := rand.New(rand.NewPCG(4096, 1))
-	var b scenarios.Builder
+	var b trace.Builder
 	for b.Len() < 4000 {
 		switch n, p := b.Live(), r.IntN(10); {
 		case n > 0 && p < 3:

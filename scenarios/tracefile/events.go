@@ -5,7 +5,7 @@ import (
 	"math/bits"
 	"strings"
 
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // DefaultAlign is the alignment recorded for a block whose allocator call names
@@ -20,7 +20,7 @@ func DefaultAlign(size uint64) uint32 {
 }
 
 // Events converts a sequence of pointer-based allocator events into a slot-based
-// trace. Each live pointer gets a slot from a scenarios.Builder, which reuses
+// trace. Each live pointer gets a slot from a trace.Builder, which reuses
 // freed slots, so the trace's slot table stays as small as the most blocks live
 // at once.
 //
@@ -48,7 +48,7 @@ type Events struct {
 	// MaxOps, if positive, stops recording after that many ops.
 	MaxOps int
 
-	b       scenarios.Builder
+	b       trace.Builder
 	slots   map[uint64]uint32   // live pointer -> slot
 	dropped map[uint64]struct{} // live pointers of blocks left out as too large
 	cut     bool
@@ -208,7 +208,7 @@ func (e *Events) FreeLive() int {
 // Trace returns the trace recorded. If the recording was cut at MaxOps, it first
 // frees every block live at the cut. Blocks the program never freed otherwise stay
 // live at the end, as they did in the program.
-func (e *Events) Trace() *scenarios.Trace {
+func (e *Events) Trace() *trace.Trace {
 	if e.cut && e.b.Live() > 0 {
 		e.Skipped.FreedAtCut += e.FreeLive()
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // FuzzRead: any input gives an error or a valid trace whose header matches it and
@@ -13,7 +13,7 @@ import (
 // testdata/fuzz/FuzzRead: valid files of every op kind, and damaged ones.
 func FuzzRead(f *testing.F) {
 	f.Add(encode(f, Header{Source: "s", Command: "c", Notes: "n"}, randomTrace(7, 60)))
-	f.Add(encode(f, Header{}, &scenarios.Trace{}))
+	f.Add(encode(f, Header{}, &trace.Trace{}))
 	f.Add(gz(head(2, 1, 1, 0, 0, 1, 10, 10).u(25, zz(0), 10).u(2, zz(0))))
 	f.Add(gz(head(1, 1, 0, 0, 0, 1, 0, 0).u(1+8*13, zz(0), 10)))
 	f.Add([]byte("not a trace"))

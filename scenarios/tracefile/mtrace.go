@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // MaxLine is the longest mtrace line ImportMtrace accepts.
@@ -16,7 +16,7 @@ const MaxLine = 64 << 10
 
 // Mtrace is the result of importing a glibc mtrace log.
 type Mtrace struct {
-	Trace *scenarios.Trace
+	Trace *trace.Trace
 	Lines int // lines read
 
 	Skipped Skipped

@@ -8,20 +8,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // Ops in the tests' shorthand.
-func alloc(slot, size, align uint32) scenarios.Op {
-	return scenarios.Op{Kind: scenarios.Alloc, Slot: slot, Size: size, Align: align}
+func alloc(slot, size, align uint32) trace.Op {
+	return trace.Op{Kind: trace.Alloc, Slot: slot, Size: size, Align: align}
 }
 
-func free(slot, size, align uint32) scenarios.Op {
-	return scenarios.Op{Kind: scenarios.Free, Slot: slot, Size: size, Align: align}
+func free(slot, size, align uint32) trace.Op {
+	return trace.Op{Kind: trace.Free, Slot: slot, Size: size, Align: align}
 }
 
-func realloc(slot, old, size, align uint32) scenarios.Op {
-	return scenarios.Op{Kind: scenarios.Realloc, Slot: slot, Size: size, Align: align, OldSize: old}
+func realloc(slot, old, size, align uint32) trace.Op {
+	return trace.Op{Kind: trace.Realloc, Slot: slot, Size: size, Align: align, OldSize: old}
 }
 
 func TestEvents(t *testing.T) {
@@ -33,77 +33,77 @@ func TestEvents(t *testing.T) {
 		name    string
 		maxOps  int
 		events  []ev
-		ops     []scenarios.Op
+		ops     []trace.Op
 		skipped Skipped
 	}{
 		{
 			name:   "alloc free reuse",
 			events: []ev{{'a', 0x10, 0, 24, 16}, {'a', 0x20, 0, 8, 8}, {'f', 0x10, 0, 0, 0}, {'a', 0x30, 0, 40, 16}},
-			ops:    []scenarios.Op{alloc(0, 24, 16), alloc(1, 8, 8), free(0, 24, 16), alloc(0, 40, 16)},
+			ops:    []trace.Op{alloc(0, 24, 16), alloc(1, 8, 8), free(0, 24, 16), alloc(0, 40, 16)},
 		},
 		{
 			name:   "realloc moves and keeps alignment",
 			events: []ev{{'a', 0x10, 0, 8, 8}, {'r', 0x10, 0x40, 100, 0}, {'f', 0x40, 0, 0, 0}},
-			ops:    []scenarios.Op{alloc(0, 8, 8), realloc(0, 8, 100, 8), free(0, 100, 8)},
+			ops:    []trace.Op{alloc(0, 8, 8), realloc(0, 8, 100, 8), free(0, 100, 8)},
 		},
 		{
 			name:    "unknown free and realloc",
 			events:  []ev{{'f', 0x99, 0, 0, 0}, {'r', 0x98, 0x50, 20, 0}, {'f', 0x50, 0, 0, 0}},
-			ops:     []scenarios.Op{alloc(0, 20, 16), free(0, 20, 16)},
+			ops:     []trace.Op{alloc(0, 20, 16), free(0, 20, 16)},
 			skipped: Skipped{UnknownFrees: 1, UnknownReallocs: 1},
 		},
 		{
 			name:   "realloc of null is alloc",
 			events: []ev{{'r', 0, 0x50, 7, 0}},
-			ops:    []scenarios.Op{alloc(0, 7, 8)},
+			ops:    []trace.Op{alloc(0, 7, 8)},
 		},
 		{
 			name:    "failed alloc and realloc",
 			events:  []ev{{'a', 0, 0, 10, 8}, {'a', 0x10, 0, 10, 8}, {'r', 0x10, 0, 1 << 40, 0}, {'f', 0x10, 0, 0, 0}},
-			ops:     []scenarios.Op{alloc(0, 10, 8), free(0, 10, 8)},
+			ops:     []trace.Op{alloc(0, 10, 8), free(0, 10, 8)},
 			skipped: Skipped{Failed: 2},
 		},
 		{
 			name: "too large: left out with its frees and reallocs",
 			events: []ev{{'a', 0x10, 0, 1 << 31, 16}, {'r', 0x10, 0x20, 5, 0}, {'f', 0x20, 0, 0, 0},
 				{'a', 0x30, 0, 10, 16}, {'r', 0x30, 0x40, 1 << 32, 0}, {'f', 0x40, 0, 0, 0}},
-			ops:     []scenarios.Op{alloc(0, 10, 16), free(0, 10, 16)},
+			ops:     []trace.Op{alloc(0, 10, 16), free(0, 10, 16)},
 			skipped: Skipped{TooLarge: 2, TooLargeOps: 3},
 		},
 		{
 			name:   "largest size kept",
 			events: []ev{{'a', 0x10, 0, MaxSize, 16}},
-			ops:    []scenarios.Op{alloc(0, MaxSize, 16)},
+			ops:    []trace.Op{alloc(0, MaxSize, 16)},
 		},
 		{
 			name:    "live pointer handed out again",
 			events:  []ev{{'a', 0x10, 0, 10, 8}, {'a', 0x10, 0, 20, 16}, {'f', 0x10, 0, 0, 0}, {'f', 0x10, 0, 0, 0}},
-			ops:     []scenarios.Op{alloc(0, 10, 8), free(0, 10, 8), alloc(0, 20, 16), free(0, 20, 16)},
+			ops:     []trace.Op{alloc(0, 10, 8), free(0, 10, 8), alloc(0, 20, 16), free(0, 20, 16)},
 			skipped: Skipped{LiveReused: 1, UnknownFrees: 1},
 		},
 		{
 			name:    "realloc onto another live block",
 			events:  []ev{{'a', 0x10, 0, 10, 8}, {'a', 0x20, 0, 10, 8}, {'r', 0x10, 0x20, 30, 0}},
-			ops:     []scenarios.Op{alloc(0, 10, 8), alloc(1, 10, 8), free(1, 10, 8), realloc(0, 10, 30, 8)},
+			ops:     []trace.Op{alloc(0, 10, 8), alloc(1, 10, 8), free(1, 10, 8), realloc(0, 10, 30, 8)},
 			skipped: Skipped{LiveReused: 1},
 		},
 		{
 			name:    "alignments",
 			events:  []ev{{'a', 0x10, 0, 1, 0}, {'a', 0x20, 0, 1, 8192}, {'a', 0x30, 0, 1, 24}, {'a', 0x40, 0, 0, 4}},
-			ops:     []scenarios.Op{alloc(0, 1, 1), alloc(1, 1, 4096), alloc(2, 1, 32), alloc(3, 1, 4)},
+			ops:     []trace.Op{alloc(0, 1, 1), alloc(1, 1, 4096), alloc(2, 1, 32), alloc(3, 1, 4)},
 			skipped: Skipped{AlignAdjusted: 2},
 		},
 		{
 			name:    "cut at MaxOps frees what is live",
 			maxOps:  3,
 			events:  []ev{{'a', 0x10, 0, 10, 8}, {'a', 0x20, 0, 20, 8}, {'f', 0x10, 0, 0, 0}, {'a', 0x30, 0, 30, 8}, {'f', 0x20, 0, 0, 0}},
-			ops:     []scenarios.Op{alloc(0, 10, 8), alloc(1, 20, 8), free(0, 10, 8), free(1, 20, 8)},
+			ops:     []trace.Op{alloc(0, 10, 8), alloc(1, 20, 8), free(0, 10, 8), free(1, 20, 8)},
 			skipped: Skipped{AfterCut: 2, FreedAtCut: 1},
 		},
 		{
 			name:   "free live",
 			events: []ev{{'a', 0x10, 0, 10, 8}, {'a', 0x20, 0, 20, 8}, {'L', 0, 0, 0, 0}, {'f', 0x10, 0, 0, 0}},
-			ops:    []scenarios.Op{alloc(0, 10, 8), alloc(1, 20, 8), free(1, 20, 8), free(0, 10, 8)},
+			ops:    []trace.Op{alloc(0, 10, 8), alloc(1, 20, 8), free(1, 20, 8), free(0, 10, 8)},
 			// The free after FreeLive is of a pointer no longer known.
 			skipped: Skipped{UnknownFrees: 1},
 		},
@@ -153,7 +153,7 @@ func TestImportMtrace(t *testing.T) {
 		name      string
 		log       string
 		maxOps    int
-		ops       []scenarios.Op
+		ops       []trace.Op
 		skipped   Skipped
 		ended     bool
 		truncated bool
@@ -172,61 +172,61 @@ func TestImportMtrace(t *testing.T) {
 				"@ ./prog:[0x1190] + (nil) 0x7fffffffffffffff\n" +
 				"- 0x55d0c8a4c400\n" +
 				"= End\n",
-			ops:     []scenarios.Op{alloc(0, 16, 16), alloc(1, 5, 8), alloc(2, 1, 8), realloc(0, 16, 256, 16), free(1, 5, 8), free(0, 256, 16)},
+			ops:     []trace.Op{alloc(0, 16, 16), alloc(1, 5, 8), alloc(2, 1, 8), realloc(0, 16, 256, 16), free(1, 5, 8), free(0, 256, 16)},
 			skipped: Skipped{Failed: 2},
 			ended:   true,
 		},
 		{
 			name:    "no end marker; unknown frees",
 			log:     "= Start\n- 0x10\n+ 0x20 0x8\n- 0x30\n",
-			ops:     []scenarios.Op{alloc(0, 8, 8)},
+			ops:     []trace.Op{alloc(0, 8, 8)},
 			skipped: Skipped{UnknownFrees: 2},
 		},
 		{
 			name:    "size beyond wasm32: the block and its later ops left out",
 			log:     "+ 0x10 0x80000000\n< 0x10\n> 0x20 0x10\n- 0x20\n+ 0x30 0x7fffffff\n",
-			ops:     []scenarios.Op{alloc(0, MaxSize, 16)},
+			ops:     []trace.Op{alloc(0, MaxSize, 16)},
 			skipped: Skipped{TooLarge: 1, TooLargeOps: 2},
 		},
 		{
 			name:    "realloc beyond wasm32 frees the block",
 			log:     "+ 0x10 0x10\n< 0x10\n> 0x20 0x100000000\n- 0x20\n",
-			ops:     []scenarios.Op{alloc(0, 16, 16), free(0, 16, 16)},
+			ops:     []trace.Op{alloc(0, 16, 16), free(0, 16, 16)},
 			skipped: Skipped{TooLarge: 1, TooLargeOps: 1},
 		},
 		{
 			name:    "realloc of an unknown pointer",
 			log:     "< 0x10\n> 0x20 0x30\n",
-			ops:     []scenarios.Op{alloc(0, 48, 16)},
+			ops:     []trace.Op{alloc(0, 48, 16)},
 			skipped: Skipped{UnknownReallocs: 1},
 		},
 		{
 			name: "file names with spaces",
 			log:  "@ /opt/my prog/bin/x:(f+0x1)[0x2] + 0x10 0x20\n@ /opt/my prog/bin/x:[0x3] - 0x10\n",
-			ops:  []scenarios.Op{alloc(0, 32, 16), free(0, 32, 16)},
+			ops:  []trace.Op{alloc(0, 32, 16), free(0, 32, 16)},
 		},
 		{
 			name:      "last line cut short",
 			log:       "+ 0x10 0x20\n@ ./prog:[0x11",
-			ops:       []scenarios.Op{alloc(0, 32, 16)},
+			ops:       []trace.Op{alloc(0, 32, 16)},
 			truncated: true,
 		},
 		{
 			name:      "last line cut after the realloc's first half",
 			log:       "+ 0x10 0x20\n< 0x10\n",
-			ops:       []scenarios.Op{alloc(0, 32, 16)},
+			ops:       []trace.Op{alloc(0, 32, 16)},
 			truncated: true,
 		},
 		{
 			name: "last line without newline but whole",
 			log:  "+ 0x10 0x20\n- 0x10",
-			ops:  []scenarios.Op{alloc(0, 32, 16), free(0, 32, 16)},
+			ops:  []trace.Op{alloc(0, 32, 16), free(0, 32, 16)},
 		},
 		{
 			name:    "max ops",
 			log:     "+ 0x10 0x20\n+ 0x20 0x20\n- 0x10\n+ 0x30 0x30\n",
 			maxOps:  2,
-			ops:     []scenarios.Op{alloc(0, 32, 16), alloc(1, 32, 16), free(1, 32, 16), free(0, 32, 16)},
+			ops:     []trace.Op{alloc(0, 32, 16), alloc(1, 32, 16), free(1, 32, 16), free(0, 32, 16)},
 			skipped: Skipped{AfterCut: 2, FreedAtCut: 2},
 		},
 		{name: "empty log", log: ""},

@@ -1,4 +1,4 @@
-// Package tracefile reads and writes allocation traces: scenarios.Trace values
+// Package tracefile reads and writes allocation traces: trace.Trace values
 // recorded from real programs, in a compact, versioned, gzip-compressed file that
 // every guest can replay (the format is documented in scenarios/traces/README.md
 // and implemented by package codec).
@@ -13,10 +13,10 @@ package tracefile
 import (
 	"errors"
 	"io"
-	"iter"
+	"slices"
 
-	"github.com/alloclab/alloclab/scenarios"
 	"github.com/alloclab/alloclab/scenarios/tracefile/codec"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // Header describes a trace file: where the trace came from and its totals.
@@ -31,25 +31,25 @@ const MaxSize = codec.MaxSize
 // Write writes t to w as a trace file. h gives the source, command and notes;
 // Write computes the version, counts, slots and totals from t. It writes nothing
 // if t is not valid (see Validate).
-func Write(w io.Writer, h Header, t *scenarios.Trace) error {
-	return codec.Encode(w, h, t.Slots, ops(t))
+func Write(w io.Writer, h Header, t *trace.Trace) error {
+	return codec.Encode(w, h, t.Slots, slices.Values(t.Ops))
 }
 
 // Read reads a trace file. It checks everything, returns an error naming what is
 // wrong for any invalid input, and never panics.
-func Read(r io.Reader) (Header, *scenarios.Trace, error) {
+func Read(r io.Reader) (Header, *trace.Trace, error) {
 	d := codec.NewDecoder(r)
 	h, err := d.Header()
 	if err != nil {
 		return h, nil, err
 	}
-	t := &scenarios.Trace{Slots: h.Slots, Ops: make([]scenarios.Op, 0, min(h.Ops, 1<<16))}
+	t := &trace.Trace{Slots: h.Slots, Ops: make([]trace.Op, 0, min(h.Ops, 1<<16))}
 	for {
 		op, ok := d.Next()
 		if !ok {
 			break
 		}
-		t.Ops = append(t.Ops, fromCodec(op))
+		t.Ops = append(t.Ops, op)
 	}
 	if err := d.Err(); err != nil {
 		return h, nil, err
@@ -61,13 +61,13 @@ func Read(r io.Reader) (Header, *scenarios.Trace, error) {
 // live at that point, in slot order, so the prefix is a trace of its own. The
 // header is the file's; the ops after the first n are not read or checked. If the
 // file has n ops or fewer, ReadPrefix is Read.
-func ReadPrefix(r io.Reader, n int) (Header, *scenarios.Trace, error) {
+func ReadPrefix(r io.Reader, n int) (Header, *trace.Trace, error) {
 	d := codec.NewDecoder(r)
 	h, err := d.Header()
 	if err != nil {
 		return h, nil, err
 	}
-	t := &scenarios.Trace{Slots: h.Slots, Ops: make([]scenarios.Op, 0, min(h.Ops, n, 1<<16))}
+	t := &trace.Trace{Slots: h.Slots, Ops: make([]trace.Op, 0, min(h.Ops, n, 1<<16))}
 	for len(t.Ops) < n {
 		op, ok := d.Next()
 		if !ok {
@@ -76,7 +76,7 @@ func ReadPrefix(r io.Reader, n int) (Header, *scenarios.Trace, error) {
 			}
 			return h, t, nil
 		}
-		t.Ops = append(t.Ops, fromCodec(op))
+		t.Ops = append(t.Ops, op)
 	}
 	if n >= h.Ops { // check the end of the file too
 		if _, more := d.Next(); more {
@@ -87,9 +87,7 @@ func ReadPrefix(r io.Reader, n int) (Header, *scenarios.Trace, error) {
 		}
 		return h, t, nil
 	}
-	for _, op := range d.Live() {
-		t.Ops = append(t.Ops, fromCodec(op))
-	}
+	t.Ops = append(t.Ops, d.Live()...)
 	return h, t, nil
 }
 
@@ -103,20 +101,6 @@ func ReadHeader(r io.Reader) (Header, error) {
 // block's size and alignment; sizes from 1 to MaxSize; alignments powers of two
 // from 1 to 4096; every slot below t.Slots; and the format's limits on ops and
 // slots. It returns the header totals of t.
-func Validate(t *scenarios.Trace) (Header, error) {
-	return codec.Check(t.Slots, ops(t))
-}
-
-func ops(t *scenarios.Trace) iter.Seq[codec.Op] {
-	return func(yield func(codec.Op) bool) {
-		for _, op := range t.Ops {
-			if !yield(codec.Op{Kind: uint8(op.Kind), Slot: op.Slot, Size: op.Size, Align: op.Align, OldSize: op.OldSize}) {
-				return
-			}
-		}
-	}
-}
-
-func fromCodec(op codec.Op) scenarios.Op {
-	return scenarios.Op{Kind: scenarios.Kind(op.Kind), Slot: op.Slot, Size: op.Size, Align: op.Align, OldSize: op.OldSize}
+func Validate(t *trace.Trace) (Header, error) {
+	return codec.Check(t.Slots, slices.Values(t.Ops))
 }

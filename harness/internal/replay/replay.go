@@ -8,7 +8,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
 )
 
 // Driver replays ops by calling the guest's exports directly; see driver.wat.
@@ -51,7 +51,7 @@ var ResetAbsent []byte
 const OpBytes = 16
 
 // Encode appends the driver's encoding of ops to dst (see driver.wat).
-func Encode(dst []byte, ops []scenarios.Op) []byte {
+func Encode(dst []byte, ops []trace.Op) []byte {
 	for _, op := range ops {
 		var rec [OpBytes]byte
 		rec[0] = byte(op.Kind)

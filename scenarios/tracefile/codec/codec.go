@@ -3,7 +3,7 @@
 //
 // It imports nothing of the lab, so package scenarios can decode its embedded
 // traces with it; most code wants package tracefile, which reads and writes
-// scenarios.Trace values with it.
+// trace.Trace values with it.
 //
 // A trace file is one gzip member. Its uncompressed content is
 //
@@ -23,7 +23,7 @@
 //	ops...
 //
 // and nothing after the last op. Each op starts with a tag, uvarint kind + 8*k:
-// kind is 1 alloc, 2 free, 3 realloc, 4 reset, 5 mark (scenarios.Kind's values),
+// kind is 1 alloc, 2 free, 3 realloc, 4 reset, 5 mark (trace.Kind's values),
 // and k is log2 of the alignment for alloc and 0 for every other kind. Then
 //
 //	alloc    slot, size      (uvarints)
@@ -35,7 +35,7 @@
 // Slots are not written as they are but as the zigzag-encoded difference
 // (0, -1, 1, -2... as 0, 1, 2, 3...) from a prediction both sides make from the
 // ops so far: an alloc's from the slot most recently emptied by a free that is
-// still empty (else the lowest slot never used), as scenarios.Builder reuses
+// still empty (else the lowest slot never used), as trace.Builder reuses
 // slots; a free's or realloc's from the slot of the previous free or realloc,
 // as programs often free neighbours in turn. Most slots become a 0 byte, and
 // files of real programs' traces shrink 1.6 to 6 times.
@@ -56,6 +56,8 @@ import (
 	"io"
 	"iter"
 	"unicode/utf8"
+
+	"github.com/alloclab/alloclab/trace"
 )
 
 // Magic opens every trace file's uncompressed content.
@@ -79,24 +81,6 @@ const (
 	// MaxString bounds the header's strings.
 	MaxString = 1 << 16
 )
-
-// The kinds of op, with scenarios.Kind's values.
-const (
-	Alloc   = 1
-	Free    = 2
-	Realloc = 3
-	Reset   = 4
-	Mark    = 5
-)
-
-// Op is one op, with scenarios.Op's fields.
-type Op struct {
-	Kind    uint8
-	Slot    uint32
-	Size    uint32
-	Align   uint32
-	OldSize uint32
-}
 
 // Header describes a trace file. The counts and totals are facts of the ops: Encode
 // computes them and Decode checks them.
@@ -142,19 +126,19 @@ func (t *tracker) predictAlloc() uint32 {
 }
 
 // predicted records which slot an op used, after apply accepted it.
-func (t *tracker) predicted(op Op) {
+func (t *tracker) predicted(op trace.Op) {
 	switch op.Kind {
-	case Alloc:
+	case trace.Alloc:
 		if n := len(t.empty); n > 0 && t.empty[n-1] == op.Slot {
 			t.empty = t.empty[:n-1]
 		}
 		if op.Slot >= t.next {
 			t.next = op.Slot + 1
 		}
-	case Free:
+	case trace.Free:
 		t.empty = append(t.empty, op.Slot)
 		t.last = op.Slot
-	case Realloc:
+	case trace.Realloc:
 		t.last = op.Slot
 	}
 }
@@ -197,11 +181,11 @@ func alignLog(align uint32) (uint8, error) {
 }
 
 // apply checks op and updates the state. op must carry every field (as a
-// scenarios.Op does); decode fills the implied ones before calling it.
-func (t *tracker) apply(op Op) error {
+// trace.Op does); decode fills the implied ones before calling it.
+func (t *tracker) apply(op trace.Op) error {
 	t.h.Ops++
 	switch op.Kind {
-	case Alloc:
+	case trace.Alloc:
 		k, err := alignLog(op.Align)
 		if err != nil {
 			return err
@@ -223,18 +207,18 @@ func (t *tracker) apply(op Op) error {
 		t.liveN++
 		t.h.Allocs++
 		t.h.AllocatedBytes += uint64(op.Size)
-	case Free, Realloc:
+	case trace.Free, trace.Realloc:
 		if err := t.slot(op.Slot); err != nil {
 			return err
 		}
 		cur := t.sizes[op.Slot]
 		if cur == 0 {
-			return fmt.Errorf("%s of slot %d, which is empty", kindName(op.Kind), op.Slot)
+			return fmt.Errorf("%s of slot %d, which is empty", op.Kind, op.Slot)
 		}
 		if op.Align != 1<<t.align[op.Slot] {
-			return fmt.Errorf("%s of slot %d with alignment %d; the block has %d", kindName(op.Kind), op.Slot, op.Align, 1<<t.align[op.Slot])
+			return fmt.Errorf("%s of slot %d with alignment %d; the block has %d", op.Kind, op.Slot, op.Align, 1<<t.align[op.Slot])
 		}
-		if op.Kind == Free {
+		if op.Kind == trace.Free {
 			if op.Size != cur || op.OldSize != 0 {
 				return fmt.Errorf("free of slot %d with size %d; the block has %d", op.Slot, op.Size, cur)
 			}
@@ -256,11 +240,11 @@ func (t *tracker) apply(op Op) error {
 			t.h.AllocatedBytes += uint64(op.Size - cur)
 		}
 		t.h.Reallocs++
-	case Reset, Mark:
+	case trace.Reset, trace.Mark:
 		if op.Slot != 0 || op.Size != 0 || op.Align != 0 || op.OldSize != 0 {
-			return fmt.Errorf("%s with operands", kindName(op.Kind))
+			return fmt.Errorf("%s with operands", op.Kind)
 		}
-		if op.Kind == Reset {
+		if op.Kind == trace.Reset {
 			clear(t.sizes)
 			t.live, t.liveN = 0, 0
 			t.h.Resets++
@@ -272,25 +256,9 @@ func (t *tracker) apply(op Op) error {
 	return nil
 }
 
-func kindName(k uint8) string {
-	switch k {
-	case Alloc:
-		return "alloc"
-	case Free:
-		return "free"
-	case Realloc:
-		return "realloc"
-	case Reset:
-		return "reset"
-	case Mark:
-		return "mark"
-	}
-	return fmt.Sprintf("kind %d", k)
-}
-
 // Check validates a sequence of ops against a slot table of slots and returns the
 // header totals they give. Encode calls it; it is exported for tests and tools.
-func Check(slots int, ops iter.Seq[Op]) (Header, error) {
+func Check(slots int, ops iter.Seq[trace.Op]) (Header, error) {
 	if slots < 0 || slots > MaxSlots {
 		return Header{}, fmt.Errorf("%d slots: the format holds 0 to %d", slots, MaxSlots)
 	}
@@ -310,7 +278,7 @@ func Check(slots int, ops iter.Seq[Op]) (Header, error) {
 // Encode writes a trace file of ops, with a slot table of slots, to w. It checks
 // the ops first and writes nothing if they are invalid, so it ranges over ops
 // twice. h gives the source, command and notes; Encode computes every other field.
-func Encode(w io.Writer, h Header, slots int, ops iter.Seq[Op]) error {
+func Encode(w io.Writer, h Header, slots int, ops iter.Seq[trace.Op]) error {
 	for _, s := range []string{h.Source, h.Command, h.Notes} {
 		if len(s) > MaxString || !utf8.ValidString(s) {
 			return fmt.Errorf("header string of %d bytes: want valid UTF-8 of at most %d", len(s), MaxString)
@@ -348,12 +316,12 @@ func Encode(w io.Writer, h Header, slots int, ops iter.Seq[Op]) error {
 	t := tracker{slots: slots}
 	for op := range ops {
 		switch op.Kind {
-		case Alloc:
+		case trace.Alloc:
 			k, _ := alignLog(op.Align)
 			put(uint64(op.Kind)+8*uint64(k), zigzag(int64(op.Slot)-int64(t.predictAlloc())), uint64(op.Size))
-		case Free:
+		case trace.Free:
 			put(uint64(op.Kind), zigzag(int64(op.Slot)-int64(t.last)))
-		case Realloc:
+		case trace.Realloc:
 			put(uint64(op.Kind), zigzag(int64(op.Slot)-int64(t.last)), uint64(op.Size))
 		default:
 			put(uint64(op.Kind))
@@ -517,14 +485,14 @@ func (d *Decoder) slot(predicted uint32) (uint32, error) {
 
 // Next returns the next op, with every field filled in, and false after the last
 // or at the first error. After false, Err says whether the whole file was valid.
-func (d *Decoder) Next() (Op, bool) {
+func (d *Decoder) Next() (trace.Op, bool) {
 	if _, err := d.Header(); err != nil || d.done {
-		return Op{}, false
+		return trace.Op{}, false
 	}
 	if d.n == d.h.Ops {
 		d.done = true
 		d.err = d.finish()
-		return Op{}, false
+		return trace.Op{}, false
 	}
 	op, err := d.next()
 	if err == nil {
@@ -533,22 +501,22 @@ func (d *Decoder) Next() (Op, bool) {
 	if err != nil {
 		d.done = true
 		d.err = fmt.Errorf("trace file: op %d: %w", d.n, err)
-		return Op{}, false
+		return trace.Op{}, false
 	}
 	d.t.predicted(op)
 	d.n++
 	return op, true
 }
 
-func (d *Decoder) next() (Op, error) {
+func (d *Decoder) next() (trace.Op, error) {
 	tag, err := d.uvarint()
 	if err != nil {
-		return Op{}, err
+		return trace.Op{}, err
 	}
-	kind, k := tag%8, tag/8
-	op := Op{Kind: uint8(kind)}
+	kind, k := trace.Kind(tag%8), tag/8
+	op := trace.Op{Kind: kind}
 	switch kind {
-	case Alloc:
+	case trace.Alloc:
 		if k > 12 {
 			return op, fmt.Errorf("alloc tag %d: alignment 2^%d above %d", tag, k, MaxAlign)
 		}
@@ -560,14 +528,14 @@ func (d *Decoder) next() (Op, error) {
 			return op, err
 		}
 		return op, nil
-	case Free, Realloc, Reset, Mark:
+	case trace.Free, trace.Realloc, trace.Reset, trace.Mark:
 		if k != 0 {
-			return op, fmt.Errorf("%s tag %d carries an alignment", kindName(op.Kind), tag)
+			return op, fmt.Errorf("%s tag %d carries an alignment", op.Kind, tag)
 		}
 	default:
 		return op, fmt.Errorf("unknown op tag %d", tag)
 	}
-	if kind == Reset || kind == Mark {
+	if kind == trace.Reset || kind == trace.Mark {
 		return op, nil
 	}
 	if op.Slot, err = d.slot(d.t.last); err != nil {
@@ -576,7 +544,7 @@ func (d *Decoder) next() (Op, error) {
 	// Fill in what the live block implies; apply checks the slot is live.
 	if uint64(op.Slot) < uint64(len(d.t.sizes)) && d.t.sizes[op.Slot] != 0 {
 		op.Align = 1 << d.t.align[op.Slot]
-		if kind == Free {
+		if kind == trace.Free {
 			op.Size = d.t.sizes[op.Slot]
 		} else {
 			op.OldSize = d.t.sizes[op.Slot]
@@ -584,7 +552,7 @@ func (d *Decoder) next() (Op, error) {
 	} else {
 		op.Align = 1 // apply refuses the op as a free or realloc of an empty slot
 	}
-	if kind == Realloc {
+	if kind == trace.Realloc {
 		if op.Size, err = d.u32("size"); err != nil {
 			return op, err
 		}
@@ -630,18 +598,18 @@ func (d *Decoder) Err() error {
 
 // Live returns the live blocks at this point, as (slot, size, align) in slot order,
 // so a caller that stops early can free them.
-func (d *Decoder) Live() []Op {
-	var out []Op
+func (d *Decoder) Live() []trace.Op {
+	var out []trace.Op
 	for s, size := range d.t.sizes {
 		if size != 0 {
-			out = append(out, Op{Kind: Free, Slot: uint32(s), Size: size, Align: 1 << d.t.align[s]})
+			out = append(out, trace.Op{Kind: trace.Free, Slot: uint32(s), Size: size, Align: 1 << d.t.align[s]})
 		}
 	}
 	return out
 }
 
 // Decode reads a whole trace file and calls add with each op.
-func Decode(r io.Reader, add func(Op)) (Header, error) {
+func Decode(r io.Reader, add func(trace.Op)) (Header, error) {
 	d := NewDecoder(r)
 	h, err := d.Header()
 	if err != nil {

@@ -1,6 +1,18 @@
-package scenarios
+// Package trace is alloclab's model of a workload: a Trace is a deterministic
+// sequence of allocator calls (Op, of a Kind), naming blocks by slot rather than by
+// pointer so one trace replays against any guest.
+//
+// A Builder records a trace as a program would make it; Stats, LiveAfter and
+// LowerResets are the facts and rewrites every user of a trace shares;
+// Alignments is the standard trace that asks for every alignment the ABI allows.
+// The package imports nothing of the lab: scenarios generates traces with it, the
+// trace file codec reads and writes them, and the harness replays them.
+package trace
 
-import "fmt"
+import (
+	"fmt"
+	"math/rand/v2"
+)
 
 // Kind says which allocator call an Op makes.
 type Kind uint8
@@ -14,6 +26,7 @@ const (
 	Mark                    // no call: the harness notes the memory size here
 )
 
+// String returns the call's name: alloc, free, realloc, reset or mark.
 func (k Kind) String() string {
 	switch k {
 	case Alloc:
@@ -169,7 +182,7 @@ func (b *Builder) Alloc(size, align uint32) uint32 {
 func (b *Builder) Free(slot uint32) {
 	blk := b.blocks[slot]
 	if blk.Size == 0 {
-		panic(fmt.Sprintf("scenarios: free of empty slot %d", slot))
+		panic(fmt.Sprintf("trace: free of empty slot %d", slot))
 	}
 	b.t.Ops = append(b.t.Ops, Op{Kind: Free, Slot: slot, Size: blk.Size, Align: blk.Align})
 	b.drop(slot)
@@ -179,7 +192,7 @@ func (b *Builder) Free(slot uint32) {
 func (b *Builder) Realloc(slot, size uint32) {
 	blk := &b.blocks[slot]
 	if blk.Size == 0 {
-		panic(fmt.Sprintf("scenarios: realloc of empty slot %d", slot))
+		panic(fmt.Sprintf("trace: realloc of empty slot %d", slot))
 	}
 	if size == 0 {
 		size = 1
@@ -199,6 +212,13 @@ func (b *Builder) Reset() {
 	b.t.Ops = append(b.t.Ops, Op{Kind: Reset})
 	for len(b.live) > 0 {
 		b.drop(b.live[len(b.live)-1])
+	}
+}
+
+// FreeAll records the free of every live block, the most recently listed first.
+func (b *Builder) FreeAll() {
+	for b.Live() > 0 {
+		b.Free(b.LiveSlot(b.Live() - 1))
 	}
 }
 
@@ -229,4 +249,24 @@ func (b *Builder) drop(slot uint32) {
 	b.live = b.live[:len(b.live)-1]
 	b.blocks[slot] = Op{}
 	b.empty = append(b.empty, slot)
+}
+
+// Alignments returns a trace that asks for every alignment from 1 to 4096 at
+// awkward sizes, with reallocs and frees between, and frees everything at the end.
+func Alignments() *Trace {
+	r := rand.New(rand.NewPCG(7, 7))
+	var b Builder
+	for i := 0; i < 2000; i++ {
+		s := b.Alloc(1+uint32(r.IntN(3000)), 1<<r.IntN(13))
+		switch r.IntN(4) {
+		case 0:
+			b.Free(s)
+		case 1:
+			b.Realloc(s, 1+uint32(r.IntN(6000)))
+		}
+	}
+	for b.Live() > 0 {
+		b.Free(b.LiveSlot(0))
+	}
+	return b.Trace()
 }

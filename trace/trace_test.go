@@ -1,0 +1,34 @@
+package trace
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestLowerResets(t *testing.T) {
+	var b Builder
+	x := b.Alloc(10, 8)
+	y := b.Alloc(20, 16)
+	b.Realloc(x, 30)
+	b.Free(y)
+	b.Alloc(40, 8)
+	b.Reset()
+	b.Mark()
+	got := b.Trace().LowerResets().Ops
+	want := []Op{
+		{Kind: Alloc, Slot: 0, Size: 10, Align: 8},
+		{Kind: Alloc, Slot: 1, Size: 20, Align: 16},
+		{Kind: Realloc, Slot: 0, Size: 30, Align: 8, OldSize: 10},
+		{Kind: Free, Slot: 1, Size: 20, Align: 16},
+		{Kind: Alloc, Slot: 1, Size: 40, Align: 8},
+		{Kind: Free, Slot: 1, Size: 40, Align: 8}, // newest first
+		{Kind: Free, Slot: 0, Size: 30, Align: 8},
+		{Kind: Mark},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+	if st := b.Trace().Stats(); st.PeakLiveBytes != 70 || st.Allocs != 3 || st.Resets != 1 {
+		t.Errorf("stats %+v, want peak 70, 3 allocs, 1 reset", st)
+	}
+}
