@@ -18,13 +18,17 @@ import (
 // Run is one results file: its benchmark results, its file configuration and, if
 // the heap sidecar is beside it, the heap records of its benchmarks.
 type Run struct {
-	Name    string    // the file's base name without its extension, such as 20251121-201000
-	Path    string    // the results file
-	Date    time.Time // from the file name or a "date" configuration key; zero if neither
-	Config  []KV      // file configuration in the order it first appears, guests excluded
-	Guests  []GuestInfo
-	Results []*benchfmt.Result // every result, with ".file" set to Name
-	Units   benchfmt.UnitMetadataMap
+	Name   string    // the file's base name without its extension, such as 20251121-201000
+	Path   string    // the results file
+	Date   time.Time // from the file name or a "date" configuration key; zero if neither
+	Config []KV      // file configuration in the order it first appears, guests and scenarios excluded
+	Guests []GuestInfo
+	// Scenarios maps a scenario's name to its description, from its
+	// "scenario-NAME" configuration line; runs made before the lab wrote them
+	// have none.
+	Scenarios map[string]string
+	Results   []*benchfmt.Result // every result, with ".file" set to Name
+	Units     benchfmt.UnitMetadataMap
 	// Heap maps a benchmark name (without "Benchmark") to its sidecar record; nil
 	// without a sidecar.
 	Heap     map[string]*HeapRecord
@@ -114,6 +118,13 @@ func LoadRun(path string) (*Run, error) {
 				v := string(c.Value)
 				if g, ok := strings.CutPrefix(c.Key, "guest-"); ok {
 					run.Guests = append(run.Guests, parseGuest(g, v))
+					continue
+				}
+				if sc, ok := strings.CutPrefix(c.Key, "scenario-"); ok {
+					if run.Scenarios == nil {
+						run.Scenarios = map[string]string{}
+					}
+					run.Scenarios[sc] = v
 					continue
 				}
 				run.Config = append(run.Config, KV{c.Key, v})

@@ -229,7 +229,7 @@ func (g *generator) generate() error {
 	}
 	for _, s := range scs {
 		idx.Scenarios = append(idx.Scenarios, scenarioCard{Href: scenarioHref(s.Name), Name: s.Name,
-			Summary: firstSentence(s.Models), InLatest: s.count(g.latest) > 0})
+			Summary: firstSentence(g.shownRun(s).Scenarios[s.Name]), InLatest: s.count(g.latest) > 0})
 	}
 	if g.base != nil {
 		idx.Comparing = &comparing{Base: summarise(g.base), Latest: summarise(g.latest)}

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -355,6 +356,7 @@ func TestGenerateMinimal(t *testing.T) {
 	dir := t.TempDir()
 	run := filepath.Join(dir, "mine.txt")
 	text := "goos: linux\n" +
+		"scenario-trace-mine: My program, recorded.\n" +
 		"BenchmarkAlloc/scenario=trace-mine/guest=a.wasm/mode=host 100 51 ns/op 3 pages-grown\n" +
 		"BenchmarkAlloc/scenario=trace-mine/guest=a.wasm/mode=host 100 52 ns/op 3 pages-grown\n" +
 		"BenchmarkAlloc/scenario=trace-mine/guest=b/mode=host 100 40 ns/op 1 pages-grown\n"
@@ -373,10 +375,85 @@ func TestGenerateMinimal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), "registry does not list") || strings.Contains(string(b), `id="change"`) {
-		t.Error("the page of an unknown scenario, or of a single run, is wrong")
+	if !strings.Contains(string(b), `<p class="lead">My program, recorded.</p>`) || strings.Contains(string(b), `id="change"`) {
+		t.Error("the page of a scenario the file describes, or of a single run, is wrong")
 	}
 	if _, err := os.Stat(filepath.Join(out, "img/trace-mine/time.svg")); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestUseLog(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		values []float64
+		want   bool
+	}{
+		{"close values", []float64{10, 20, 40, 90}, false},
+		{"one ten times the smallest", []float64{10, 20, 100}, true},
+		{"go-runtime's 0.7 µs beside 10 ns", []float64{10e-9, 40e-9, 700e-9}, true},
+		{"zeros and NaNs aside", []float64{0, math.NaN(), 5, 20}, false},
+		{"nothing positive", []float64{0, 0}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := useLog(c.values); got != c.want {
+				t.Errorf("useLog(%v) = %v, want %v", c.values, got, c.want)
+			}
+		})
+	}
+}
+
+// TestChartsAsData generates the site of the synthetic runs and checks each
+// spec's chart is drawn where the run has its unit, on a log axis where one
+// guest is ten times another, and left out where it lacks the unit.
+func TestChartsAsData(t *testing.T) {
+	old, new := synthPaths()
+	dir := siteDir(t, "synthetic")
+	site, err := Generate(Options{Out: dir, Runs: []string{old, new}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(f string) string {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, c := range []struct {
+		file string
+		log  bool
+	}{
+		{"img/churn/time.svg", true},          // go-runtime is 70 times bump
+		{"img/churn/instrs.svg", true},        // and so are its instructions
+		{"img/churn/size-speed.svg", true},    // 1.8 MB beside 513 B
+		{"img/churn/fragmentation.svg", true}, // bump's 37 beside dlmalloc's 1.4
+		{"img/churn/touched.svg", true},
+		{"img/churn/twins.svg", true}, // bump's 12 instructions beside freelist-tinygo's 420
+		{"img/oom-sweep/oom.svg", false},
+	} {
+		svg := read(c.file)
+		if got := strings.Contains(svg, "(log scale)"); got != c.log {
+			t.Errorf("%s: log scale %v, want %v", c.file, got, c.log)
+		}
+	}
+	if twins := read("img/churn/twins.svg"); !strings.Contains(twins, ">freelist<") || strings.Contains(twins, ">pool<") {
+		t.Error("the twins chart should have a row for freelist and none for pool, which has no twin")
+	}
+	// The committed real runs have no instruction counts: no such chart.
+	real := siteDir(t, "real")
+	if _, err := Generate(Options{Out: real, Runs: testRuns(t)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"img/churn/instrs.svg", "img/churn/twins.svg", "img/churn/touched.svg"} {
+		if _, err := os.Stat(filepath.Join(real, f)); err == nil {
+			t.Errorf("%s drawn for a run without its unit", f)
+		}
+	}
+	for _, p := range site.Pages {
+		checkLinks(t, dir, p)
+	}
+	if churn := read("scenario-churn.html"); !strings.Contains(churn, "Synthetic churn: made up for tests.") {
+		t.Error("scenario-churn.html lacks the description from the results file")
 	}
 }

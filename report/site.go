@@ -4,14 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/color"
-	"math"
 	"slices"
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
-	"gonum.org/v1/plot/plotter"
-
-	"github.com/alloclab/alloclab/scenarios"
 )
 
 // The models of the pages the templates in assets/ draw.
@@ -66,19 +62,18 @@ type scenarioCount struct {
 }
 
 type scenarioPage struct {
-	Nav                     *navInfo
-	Current                 string
-	Name                    string
-	Models, Favours, Params string
-	Known                   bool
-	Run, Base               *runSummary
-	NotLatest               bool // the page shows an older run: the latest lacks the scenario
-	OtherMachine            bool // base and run differ in CPU or platform
-	Charts                  []figure
-	HeapMaps                []heapSection
-	Guests                  *htmlTable
-	Compare                 *htmlTable
-	NoCompare               string // why there is no comparison, when a base run exists
+	Nav          *navInfo
+	Current      string
+	Name         string
+	Desc         string // from the run's results file; "" for runs that lack it
+	Run, Base    *runSummary
+	NotLatest    bool // the page shows an older run: the latest lacks the scenario
+	OtherMachine bool // base and run differ in CPU or platform
+	Charts       []figure
+	HeapMaps     []heapSection
+	Guests       *htmlTable
+	Compare      *htmlTable
+	NoCompare    string // why there is no comparison, when a base run exists
 }
 
 type figure struct {
@@ -167,10 +162,7 @@ func (t *htmlTable) note(msgs []string) []int {
 }
 
 // scenarioInfo is a scenario the runs hold.
-type scenarioInfo struct {
-	Name, Models, Favours, Params string
-	Known                         bool
-}
+type scenarioInfo struct{ Name string }
 
 func (s *scenarioInfo) count(r *Run) int {
 	n := 0
@@ -182,34 +174,43 @@ func (s *scenarioInfo) count(r *Run) int {
 	return n
 }
 
-// scenarios returns the scenarios of all runs: the registry's in its order, then
-// others (such as a trace-NAME from -trace) as they first appear.
+// scenarios returns the scenarios of all runs in the order they first appear,
+// the widest run's first (the lab runs them in its registry's order), then the
+// others' newest first.
 func (g *generator) scenarios() []*scenarioInfo {
+	runs := slices.Clone(g.runs)
+	slices.Reverse(runs)
+	width := func(r *Run) int {
+		n := map[string]bool{}
+		for _, res := range r.Results {
+			n[ParseName(res.Name.String()).Scenario] = true
+		}
+		return len(n)
+	}
+	slices.SortStableFunc(runs, func(a, b *Run) int { return width(b) - width(a) })
 	present := map[string]bool{}
-	var order []string
-	for _, r := range g.runs {
+	var out []*scenarioInfo
+	for _, r := range runs {
 		for _, res := range r.Results {
 			s := ParseName(res.Name.String()).Scenario
 			if s != "" && !present[s] {
 				present[s] = true
-				order = append(order, s)
+				out = append(out, &scenarioInfo{Name: s})
 			}
 		}
 	}
-	var out []*scenarioInfo
-	done := map[string]bool{}
-	for _, s := range scenarios.All {
-		if present[s.Name] {
-			out = append(out, &scenarioInfo{Name: s.Name, Models: s.Models, Favours: s.Favours, Params: s.Params, Known: true})
-			done[s.Name] = true
-		}
-	}
-	for _, name := range order {
-		if !done[name] {
-			out = append(out, &scenarioInfo{Name: name})
-		}
-	}
 	return out
+}
+
+// shownRun returns the latest run that has scenario s: the one its page shows.
+func (g *generator) shownRun(s *scenarioInfo) *Run {
+	var run *Run
+	for _, r := range g.runs {
+		if s.count(r) > 0 {
+			run = r
+		}
+	}
+	return run
 }
 
 func summarise(r *Run) *runSummary {
@@ -300,14 +301,9 @@ func (idx cellIndex) get(unit string, b Bench, modes []string) *StatCell {
 }
 
 func (g *generator) scenarioPage(nav *navInfo, s *scenarioInfo) (*scenarioPage, error) {
-	var run *Run
-	for _, r := range g.runs {
-		if s.count(r) > 0 {
-			run = r
-		}
-	}
-	p := &scenarioPage{Nav: nav, Current: s.Name, Name: s.Name, Models: s.Models, Favours: s.Favours, Params: s.Params,
-		Known: s.Known, Run: summarise(run), NotLatest: run != g.latest}
+	run := g.shownRun(s)
+	p := &scenarioPage{Nav: nav, Current: s.Name, Name: s.Name, Desc: run.Scenarios[s.Name],
+		Run: summarise(run), NotLatest: run != g.latest}
 	results := scenarioResults(run, s.Name)
 	tables, err := BuildTables(results, run.Units, ".fullname", "/guest")
 	if err != nil {
@@ -331,7 +327,7 @@ func (g *generator) scenarioPage(nav *navInfo, s *scenarioInfo) (*scenarioPage, 
 	p.Guests = guestTable(tables, guests, variants, modes)
 	idx := indexCells(tables)
 	dir := "img/" + fileSafe(s.Name) + "/"
-	if err := g.charts(p, dir, run, idx, guests, variants, modes); err != nil {
+	if err := g.charts(p, dir, &chartData{run: run, scenario: s.Name, idx: idx, guests: guests, variants: variants, modes: modes}); err != nil {
 		return nil, fmt.Errorf("report: %s: %w", s.Name, err)
 	}
 	if err := g.heapMaps(p, dir, run, guests, variants, modes); err != nil {
@@ -384,219 +380,6 @@ func rowsNote(variants []string) string {
 		keys = append(keys, k)
 	}
 	return " Rows: guest · " + strings.Join(keys, ", ") + "."
-}
-
-// charts draws the scenario's charts into dir.
-func (g *generator) charts(p *scenarioPage, dir string, run *Run, idx cellIndex, guests, variants, modes []string) error {
-	var legend []legendItem // the key of the next chart added
-	add := func(name, alt, caption string, svg []byte, err error) error {
-		if err != nil {
-			return err
-		}
-		src := dir + name + ".svg"
-		p.Charts = append(p.Charts, figure{Src: src, Alt: alt, Caption: caption, Legend: legend})
-		legend = nil
-		return g.write(src, svg)
-	}
-	modeKey := func(kinds ...string) []legendItem {
-		var out []legendItem
-		for i, mode := range modes {
-			c := modeColor(mode, i)
-			kind := "bar"
-			if len(kinds) > 0 {
-				kind, c = kinds[i%len(kinds)], ink
-			}
-			out = append(out, legendItem{Label: mode, Color: hexColor(c), Kind: kind})
-		}
-		return out
-	}
-
-	// Time per op, per guest and mode.
-	if m := idx["sec/op"]; len(m) > 0 {
-		maxV := 0.0
-		for _, c := range m {
-			maxV = max(maxV, c.Summary.Center)
-		}
-		f, unit := timeScale(maxV)
-		var groups []barGroup
-		var colors []color.Color
-		for i, mode := range modes {
-			colors = append(colors, modeColor(mode, i))
-		}
-		for _, v := range variants {
-			for _, gu := range guests {
-				bg := barGroup{Label: groupLabel(gu, v, variants)}
-				found := false
-				for _, mode := range modes {
-					c := m[Bench{Variant: v, Guest: gu, Mode: mode}]
-					if c == nil {
-						bg.Values = append(bg.Values, math.NaN())
-						bg.Lo, bg.Hi = append(bg.Lo, math.NaN()), append(bg.Hi, math.NaN())
-						continue
-					}
-					found = true
-					bg.Values = append(bg.Values, c.Summary.Center*f)
-					bg.Lo, bg.Hi = append(bg.Lo, c.Summary.Lo*f), append(bg.Hi, c.Summary.Hi*f)
-				}
-				if found {
-					groups = append(groups, bg)
-				}
-			}
-		}
-		legend = modeKey()
-		svg, err := barChart("Time per op (median)", unit+"/op", modes, colors, groups, 0, func(v float64) string { return fmt.Sprintf("%.3g", v) })
-		if err := add("time", "Bar chart of the median time per op of each guest in each mode",
-			"Median time of one op over the counts, on memory pre-grown to the size the guest needs; "+
-				"whiskers show the 95% confidence interval where the count allows (6 or more). "+
-				"replay runs the trace inside wazero; host makes one wazero call per op. "+
-				"floor is the lab's own overhead."+rowsNote(variants), svg, err); err != nil {
-			return err
-		}
-	}
-
-	// Exact metrics: one bar per guest (and variant), from the first mode.
-	exactBars := func(unit string, value func(b Bench, c *StatCell) (float64, string), missing string) []barGroup {
-		var groups []barGroup
-		if idx[unit] == nil {
-			return nil
-		}
-		for _, v := range variants {
-			for _, gu := range guests {
-				b := Bench{Variant: v, Guest: gu}
-				c := idx.get(unit, b, modes)
-				switch {
-				case c != nil:
-					x, text := value(b, c)
-					groups = append(groups, barGroup{Label: groupLabel(gu, v, variants), Color: g.pal.guest(gu), Values: []float64{x}, Text: []string{text}})
-				case missing != "" && idx.get("heap/live", b, modes) != nil:
-					groups = append(groups, barGroup{Label: groupLabel(gu, v, variants), Values: []float64{math.NaN()}, Text: []string{missing}})
-				}
-			}
-		}
-		return groups
-	}
-	one := []color.Color{modeColor("replay", 0)}
-	plain := func(_ Bench, c *StatCell) (float64, string) { return c.Summary.Center, "" }
-	if groups := exactBars("pages-grown", plain, ""); len(groups) > 0 {
-		svg, err := barChart("Pages grown", "64 KiB pages added by memory.grow", []string{"pages"}, one, groups, 0, func(v float64) string { return fmt.Sprintf("%.0f", v) })
-		if err := add("pages-grown", "Bar chart of the pages each guest grew",
-			"Pages the guest added with memory.grow over the checked pass (exact: the same in every mode and count)."+rowsNote(variants), svg, err); err != nil {
-			return err
-		}
-	}
-	if idx["oom-live/limit"] != nil {
-		groups := exactBars("oom-live/limit", func(b Bench, c *StatCell) (float64, string) {
-			text := fmt.Sprintf("%.0f%%", c.Summary.Center*100)
-			if op := idx.get("oom-op", b, modes); op != nil {
-				text += fmt.Sprintf(" at op %.0f", op.Summary.Center)
-			}
-			return c.Summary.Center * 100, text
-		}, "fits under the limit")
-		svg, err := barChart("Utilisation at the out-of-memory point", "live bytes / limit (%)", []string{"oom-live/limit"}, one, groups, 100, func(v float64) string { return fmt.Sprintf("%.0f%%", v) })
-		if err := add("oom", "Bar chart of how much of the memory limit each guest had live when it ran out",
-			"Replayed under a fixed memory limit: the bytes live at the first failed alloc over the limit, and the op it failed at. "+
-				"100% would be a perfect allocator; a guest that fits never failed."+rowsNote(variants), svg, err); err != nil {
-			return err
-		}
-	}
-	if groups := exactBars("heap/live", plain, ""); len(groups) > 0 {
-		svg, err := barChart("Fragmentation and overhead", "peak heap bytes / peak live bytes", []string{"heap/live"}, one, groups, 0, func(v float64) string { return fmt.Sprintf("%.3g", v) })
-		if err := add("fragmentation", "Bar chart of each guest's peak heap over peak live bytes",
-			"The highest address any block reached over the most bytes ever live at once: 1 is perfect, 2 means the heap reached twice what the program had live."+rowsNote(variants), svg, err); err != nil {
-			return err
-		}
-	}
-
-	// Binary size against speed, for the first variant.
-	if m := idx["sec/op"]; len(m) > 0 {
-		v := variants[0]
-		maxV := 0.0
-		var pts []scatterPoint
-		for _, gu := range guests {
-			size := 0.0
-			if c := idx.get("wasm-bytes", Bench{Variant: v, Guest: gu}, modes); c != nil {
-				size = c.Summary.Center
-			} else if gi := run.Guest(gu); gi != nil && gi.Bytes > 0 {
-				size = float64(gi.Bytes)
-			}
-			if size == 0 {
-				continue
-			}
-			for _, mode := range modes {
-				if c := m[Bench{Variant: v, Guest: gu, Mode: mode}]; c != nil {
-					pts = append(pts, scatterPoint{Guest: gu, Mode: mode, X: size, Y: c.Summary.Center})
-					maxV = max(maxV, c.Summary.Center)
-				}
-			}
-		}
-		if len(pts) > 0 {
-			f, unit := timeScale(maxV)
-			for i := range pts {
-				pts[i].Y *= f
-			}
-			caption := "Each guest's binary size against its median time per op: down and to the left is better."
-			if len(variants) > 1 {
-				caption += " Variant " + variantLabel(v) + "."
-			}
-			legend = modeKey("circle", "triangle", "square", "plus")
-			svg, err := scatterChart("Binary size against speed", "wasm bytes", unit+"/op", pts, modes, &g.pal)
-			if err := add("size-speed", "Scatter chart of each guest's binary size against its time per op", caption, svg, err); err != nil {
-				return err
-			}
-		}
-	}
-
-	// Utilisation over the trace, from the heap sidecar: one chart per variant
-	// with samples, variants with the same samples drawn once.
-	if run.Heap != nil {
-		seen := map[string]int{}
-		for _, v := range variants {
-			var series []lineSeries
-			for _, gu := range guests {
-				rec := heapRecord(run, p.Name, v, gu, modes)
-				if rec == nil || len(rec.Samples) == 0 {
-					continue
-				}
-				var xys plotter.XYs
-				for _, s := range rec.Samples {
-					if s.HeapBytes > 0 {
-						xys = append(xys, plotter.XY{X: float64(s.Op), Y: float64(s.LiveBytes) / float64(s.HeapBytes)})
-					}
-				}
-				if len(xys) > 0 {
-					series = append(series, lineSeries{Guest: gu, XYs: xys})
-				}
-			}
-			if len(series) == 0 {
-				continue
-			}
-			key, _ := json.Marshal(series)
-			if i, ok := seen[string(key)]; ok {
-				p.Charts[i].Caption += " The same for " + variantLabel(v) + "."
-				continue
-			}
-			title := "Utilisation over the trace"
-			caption := "Live bytes over the heap's high-water mark after each sampled op of the checked pass: 1 is a heap with no hole."
-			name := "utilisation"
-			if len(variants) > 1 {
-				caption += " Variant " + variantLabel(v) + "."
-				name += "-" + fileSafe(v)
-			}
-			for i, sr := range series {
-				kind := "line"
-				if i%2 == 1 {
-					kind = "dash"
-				}
-				legend = append(legend, legendItem{Label: sr.Guest, Color: hexColor(g.pal.guest(sr.Guest)), Kind: kind})
-			}
-			svg, err := lineChart(title, "op", "live bytes / heap bytes", series, 1.05, &g.pal)
-			if err := add(name, "Line chart of each guest's live bytes over its heap bytes as the trace runs", caption, svg, err); err != nil {
-				return err
-			}
-			seen[string(key)] = len(p.Charts) - 1
-		}
-	}
-	return nil
 }
 
 // heapRecord returns the sidecar record of a benchmark, from the first of modes

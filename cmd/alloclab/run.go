@@ -132,7 +132,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		engine: engine,
 		lab:    harness.NewLab(),
 		out:    out,
-		config: append(fileConfig(engine), guestConfig(gs)...),
+		config: append(append(fileConfig(engine), guestConfig(gs)...), scenarioConfig(scs)...),
 		stderr: stderr,
 		exact:  map[exactKey]*harness.Exact{},
 		failed: map[benchKey]bool{},
@@ -443,6 +443,25 @@ func guestConfig(gs []*harness.Guest) []benchfmt.Config {
 		}
 		cfg = append(cfg, benchfmt.Config{Key: "guest-" + g.Name, File: true,
 			Value: []byte(fmt.Sprintf("%d bytes, sha256 %s, %s", g.Size(), g.SHA256(), toolchain))})
+	}
+	return cfg
+}
+
+// scenarioConfig describes every scenario of the run as file configuration,
+// "scenario-NAME: what it models. Parameters: ...", so the results pages describe
+// a run with its own texts, not with a later registry's.
+func scenarioConfig(scs []*scenarios.Scenario) []benchfmt.Config {
+	var cfg []benchfmt.Config
+	for _, sc := range scs {
+		desc := strings.TrimSpace(sc.Models)
+		if sc.Params != "" {
+			desc += " Parameters: " + sc.Params + "."
+		}
+		desc = strings.Join(strings.Fields(desc), " ") // one line
+		if desc == "" || strings.ContainsAny(sc.Name, " \t") {
+			continue
+		}
+		cfg = append(cfg, benchfmt.Config{Key: "scenario-" + sc.Name, File: true, Value: []byte(desc)})
 	}
 	return cfg
 }

@@ -80,6 +80,10 @@ func Test_run(t *testing.T) {
 	if _, ok := host[0].Value("call-sec"); !ok {
 		t.Errorf("host mode has no call-ns")
 	}
+	// The file describes its scenarios, for the results pages.
+	if !strings.Contains(stdout, "\nscenario-churn: A long-running service: ") || !strings.Contains(stdout, " Parameters: live set 2000 blocks") {
+		t.Errorf("no scenario-churn configuration line in\n%s", stdout[:min(len(stdout), 2000)])
+	}
 	floor := byName["Alloc/scenario=churn/guest=floor/mode=replay"]
 	if _, ok := floor[0].Value("peak-live-bytes"); ok || len(floor) != 2 {
 		t.Errorf("floor should be timed only, never checked: %v", floor)
