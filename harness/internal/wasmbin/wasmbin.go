@@ -5,7 +5,6 @@
 package wasmbin
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -68,52 +67,44 @@ type section struct {
 
 // findMemory locates the memory section and decodes its first memory's limits.
 func findMemory(wasm []byte) (sec section, lim Limits, limStart int, err error) {
-	if len(wasm) < len(header) || !bytes.Equal(wasm[:4], header[:4]) {
-		return sec, lim, 0, errors.New("not a WebAssembly module (bad magic)")
+	secs, err := Sections(wasm)
+	if err != nil {
+		return sec, lim, 0, err
 	}
-	if !bytes.Equal(wasm[4:8], header[4:]) {
-		return sec, lim, 0, fmt.Errorf("unsupported WebAssembly version % x", wasm[4:8])
-	}
-	for off := len(header); off < len(wasm); {
-		id := wasm[off]
-		size, n := binary.Uvarint(wasm[off+1:])
-		if n <= 0 || uint64(len(wasm)-off-1-n) < size {
-			return sec, lim, 0, fmt.Errorf("truncated section at byte %d", off)
+	for _, s := range secs {
+		if s.ID != memorySection {
+			continue
 		}
-		start := off + 1 + n
-		end := start + int(size)
-		if id == memorySection {
-			sec = section{idStart: off, start: start, end: end}
-			count, n := binary.Uvarint(wasm[start:end])
-			if n <= 0 || count == 0 {
-				return sec, lim, 0, errors.New("memory section declares no memory")
-			}
-			limStart = start + n
-			p := limStart
-			if p >= end {
-				return sec, lim, 0, errors.New("truncated memory limits")
-			}
-			flags := wasm[p]
-			p++
-			if flags&^1 != 0 {
-				return sec, lim, 0, fmt.Errorf("unsupported memory flags %#x (shared or 64-bit memory)", flags)
-			}
+		start, end := s.Body, s.End
+		sec = section{idStart: s.Start, start: start, end: end}
+		count, n := binary.Uvarint(wasm[start:end])
+		if n <= 0 || count == 0 {
+			return sec, lim, 0, errors.New("memory section declares no memory")
+		}
+		limStart = start + n
+		p := limStart
+		if p >= end {
+			return sec, lim, 0, errors.New("truncated memory limits")
+		}
+		flags := wasm[p]
+		p++
+		if flags&^1 != 0 {
+			return sec, lim, 0, fmt.Errorf("unsupported memory flags %#x (shared or 64-bit memory)", flags)
+		}
+		v, n := binary.Uvarint(wasm[p:end])
+		if n <= 0 || v > 1<<16 {
+			return sec, lim, 0, errors.New("bad memory minimum")
+		}
+		lim.Min, p = uint32(v), p+n
+		if flags&1 != 0 {
 			v, n := binary.Uvarint(wasm[p:end])
 			if n <= 0 || v > 1<<16 {
-				return sec, lim, 0, errors.New("bad memory minimum")
+				return sec, lim, 0, errors.New("bad memory maximum")
 			}
-			lim.Min, p = uint32(v), p+n
-			if flags&1 != 0 {
-				v, n := binary.Uvarint(wasm[p:end])
-				if n <= 0 || v > 1<<16 {
-					return sec, lim, 0, errors.New("bad memory maximum")
-				}
-				lim.Max, lim.HasMax, p = uint32(v), true, p+n
-			}
-			sec.limEnd = p
-			return sec, lim, limStart, nil
+			lim.Max, lim.HasMax, p = uint32(v), true, p+n
 		}
-		off = end
+		sec.limEnd = p
+		return sec, lim, limStart, nil
 	}
 	return sec, lim, 0, errors.New("module defines no memory of its own (an imported memory is not supported)")
 }
@@ -130,20 +121,12 @@ var vectorSections = map[byte]string{
 // bytes claiming millions of exports cost seconds and gigabytes before the
 // decoder fails; this check costs a pass over the section headers.
 func Precheck(wasm []byte) error {
-	if len(wasm) < len(header) || !bytes.Equal(wasm[:4], header[:4]) {
-		return errors.New("not a WebAssembly module (bad magic)")
+	secs, err := Sections(wasm)
+	if err != nil {
+		return err
 	}
-	if !bytes.Equal(wasm[4:8], header[4:]) {
-		return fmt.Errorf("unsupported WebAssembly version % x", wasm[4:8])
-	}
-	for off := len(header); off < len(wasm); {
-		id := wasm[off]
-		size, n := binary.Uvarint(wasm[off+1:])
-		if n <= 0 || uint64(len(wasm)-off-1-n) < size {
-			return fmt.Errorf("truncated section at byte %d", off)
-		}
-		start := off + 1 + n
-		end := start + int(size)
+	for _, s := range secs {
+		id, off, start, end := s.ID, s.Start, s.Body, s.End
 		if name, ok := vectorSections[id]; ok {
 			count, n := binary.Uvarint(wasm[start:end])
 			if n <= 0 || count > uint64(end-start-n) {
@@ -165,7 +148,6 @@ func Precheck(wasm []byte) error {
 				return fmt.Errorf("custom section at byte %d: %w", off, err)
 			}
 		}
-		off = end
 	}
 	return nil
 }
@@ -173,43 +155,43 @@ func Precheck(wasm []byte) error {
 // precheckCustom checks the counts in a "name" section, which wazero decodes
 // (sizing its maps by them) even though names are only for debugging.
 func precheckCustom(body []byte) error {
-	c := cursor{b: body}
-	nameLen := c.uvarint()
-	name := c.bytes(nameLen)
-	if c.err != nil || string(name) != "name" {
-		return c.err // another custom section: wazero skips it
+	c := NewReader(body, 0)
+	nameLen := c.Uvarint()
+	name := c.Bytes(nameLen)
+	if c.Err() != nil || string(name) != "name" {
+		return c.Err() // another custom section: wazero skips it
 	}
-	for c.more() && c.err == nil {
-		id := c.byte()
-		sub := cursor{b: c.bytes(c.uvarint())}
+	for c.More() && c.Err() == nil {
+		id := c.Byte()
+		sub := NewReader(c.Bytes(c.Uvarint()), 0)
 		switch id {
 		case 1: // function names: a name map
-			sub.nameMap()
+			nameMap(sub)
 		case 2: // local names: an indirect name map
-			for n := sub.count(); n > 0 && sub.err == nil; n-- {
-				sub.uvarint() // function index
-				sub.nameMap()
+			for n := sub.Count(); n > 0 && sub.Err() == nil; n-- {
+				sub.Uvarint() // function index
+				nameMap(sub)
 			}
 		}
-		if sub.err != nil {
-			return fmt.Errorf("name subsection %d: %w", id, sub.err)
+		if sub.Err() != nil {
+			return fmt.Errorf("name subsection %d: %w", id, sub.Err())
 		}
 	}
-	return c.err
+	return c.Err()
 }
 
 // precheckTypes checks each function type's parameter and result counts, which
 // wazero sizes its slices by.
 func precheckTypes(body []byte) error {
-	c := cursor{b: body}
-	for n := c.count(); n > 0 && c.err == nil; n-- {
-		if c.byte() != 0x60 {
-			c.fail("a type that is not a function type")
+	c := NewReader(body, 0)
+	for n := c.Count(); n > 0 && c.Err() == nil; n-- {
+		if c.Byte() != 0x60 {
+			c.Fail("a type that is not a function type")
 		}
-		c.bytes(c.count()) // parameters, a byte each
-		c.bytes(c.count()) // results
+		c.Bytes(c.Count()) // parameters, a byte each
+		c.Bytes(c.Count()) // results
 	}
-	return c.err
+	return c.Err()
 }
 
 // MaxLocals is the most locals a function may declare, V8's limit: wazero
@@ -218,85 +200,28 @@ const MaxLocals = 50000
 
 // precheckCode checks each function body's local declarations.
 func precheckCode(body []byte) error {
-	c := cursor{b: body}
-	for n := c.count(); n > 0 && c.err == nil; n-- {
-		fn := cursor{b: c.bytes(c.uvarint())}
+	c := NewReader(body, 0)
+	for n := c.Count(); n > 0 && c.Err() == nil; n-- {
+		fn := NewReader(c.Bytes(c.Uvarint()), 0)
 		var locals uint64
-		for d := fn.count(); d > 0 && fn.err == nil; d-- {
-			locals += fn.uvarint()
-			fn.byte() // the type
+		for d := fn.Count(); d > 0 && fn.Err() == nil; d-- {
+			locals += fn.Uvarint()
+			fn.Byte() // the type
 			if locals > MaxLocals {
-				fn.fail(fmt.Sprintf("a function declares more than %d locals", MaxLocals))
+				fn.Fail(fmt.Sprintf("a function declares more than %d locals", MaxLocals))
 			}
 		}
-		if fn.err != nil {
-			return fn.err
+		if fn.Err() != nil {
+			return fn.Err()
 		}
 	}
-	return c.err
-}
-
-// cursor reads LEB128 values and byte strings, remembering the first error.
-type cursor struct {
-	b   []byte
-	err error
-}
-
-func (c *cursor) more() bool { return len(c.b) > 0 }
-
-func (c *cursor) byte() byte {
-	if c.err != nil || len(c.b) == 0 {
-		c.fail("truncated")
-		return 0
-	}
-	v := c.b[0]
-	c.b = c.b[1:]
-	return v
-}
-
-func (c *cursor) uvarint() uint64 {
-	if c.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(c.b)
-	if n <= 0 {
-		c.fail("bad LEB128 value")
-		return 0
-	}
-	c.b = c.b[n:]
-	return v
-}
-
-func (c *cursor) bytes(n uint64) []byte {
-	if c.err != nil || n > uint64(len(c.b)) {
-		c.fail("truncated")
-		return nil
-	}
-	v := c.b[:n]
-	c.b = c.b[n:]
-	return v
-}
-
-// count reads a vector's count, which cannot exceed the bytes left.
-func (c *cursor) count() uint64 {
-	n := c.uvarint()
-	if n > uint64(len(c.b)) {
-		c.fail(fmt.Sprintf("declares %d entries in %d bytes", n, len(c.b)))
-		return 0
-	}
-	return n
+	return c.Err()
 }
 
 // nameMap reads a vector of (index, name).
-func (c *cursor) nameMap() {
-	for n := c.count(); n > 0 && c.err == nil; n-- {
-		c.uvarint()
-		c.bytes(c.uvarint())
-	}
-}
-
-func (c *cursor) fail(msg string) {
-	if c.err == nil {
-		c.err = errors.New(msg)
+func nameMap(c *Reader) {
+	for n := c.Count(); n > 0 && c.Err() == nil; n-- {
+		c.Uvarint()
+		c.Bytes(c.Uvarint())
 	}
 }

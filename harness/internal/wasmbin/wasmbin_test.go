@@ -85,3 +85,19 @@ func TestBadModules(t *testing.T) {
 		}
 	}
 }
+
+// TestVarint: signed LEB128 values read back as written, at the edges of each
+// width, and a value too long for its width is an error.
+func TestVarint(t *testing.T) {
+	for _, v := range []int64{0, 1, -1, 63, 64, -64, -65, 1<<31 - 1, -1 << 31, 1<<32 - 1, 1<<63 - 1, -1 << 63} {
+		b := AppendVarint(nil, v)
+		r := NewReader(b, 0)
+		if got := r.Varint(64); got != v || r.Err() != nil || r.More() {
+			t.Errorf("Varint(AppendVarint(%d) = % x) = %d, %v", v, b, got, r.Err())
+		}
+	}
+	r := NewReader([]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, 10)
+	if r.Varint(32); r.Err() == nil || r.ErrOffset() != 15 {
+		t.Errorf("six-byte s32: error %v at %d, want one at 15", r.Err(), r.ErrOffset())
+	}
+}
