@@ -1,7 +1,9 @@
 // Package report turns alloclab results files into a static web site: an index
-// of the runs (date, machine, Go, wazero and toolchain versions, the guests'
-// hashes), a page per run, and a page per scenario with benchstat's statistics,
-// charts and heap maps.
+// that ranks the guests of one run across its scenarios (rank.go) and answers
+// "which allocator for this need?" from the same numbers, the list of runs (date,
+// machine, Go, wazero and toolchain versions, the guests' hashes), a page per run,
+// and a page per scenario with benchstat's statistics, charts (chartspec.go: one
+// spec per chart) and heap maps.
 //
 // Its statistics are benchstat's, computed with golang.org/x/perf/benchproc and
 // golang.org/x/perf/benchmath: medians with their 95% confidence intervals, exact
@@ -40,6 +42,9 @@ type Options struct {
 	Base string
 	// Title is the site's title; "alloclab results" by default.
 	Title string
+	// Rank names the run the index ranks (its name or path); by default the
+	// latest run with at least half the scenarios of the widest.
+	Rank string
 }
 
 //go:embed assets
@@ -106,7 +111,11 @@ func Generate(o Options) (*Site, error) {
 		}
 	}
 
-	g := &generator{out: o.Out, title: o.Title, runs: runs, latest: latest, base: base, site: &Site{Dir: o.Out}}
+	ranked, why, err := rankTarget(runs, o.Rank)
+	if err != nil {
+		return nil, err
+	}
+	g := &generator{out: o.Out, title: o.Title, runs: runs, latest: latest, base: base, ranked: ranked, rankWhy: why, site: &Site{Dir: o.Out}}
 	if err := g.generate(); err != nil {
 		return nil, err
 	}
@@ -117,6 +126,8 @@ type generator struct {
 	out, title   string
 	runs         []*Run
 	latest, base *Run
+	ranked       *Run   // the run the index ranks
+	rankWhy      string // why that one
 	site         *Site
 	pal          palette
 	tmpl         map[string]*template.Template
@@ -233,6 +244,9 @@ func (g *generator) generate() error {
 	}
 	if g.base != nil {
 		idx.Comparing = &comparing{Base: summarise(g.base), Latest: summarise(g.latest)}
+	}
+	if idx.Ranking, err = rank(g.ranked, g.rankWhy); err != nil {
+		return fmt.Errorf("report: ranking %s: %w", g.ranked.Name, err)
 	}
 
 	if err := g.page("index.html", "index", idx); err != nil {

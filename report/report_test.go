@@ -453,6 +453,13 @@ func TestChartsAsData(t *testing.T) {
 	for _, p := range site.Pages {
 		checkLinks(t, dir, p)
 	}
+	idx := read("index.html")
+	for _, want := range []string{`<h2 id="choose">Which allocator?</h2>`, `<table class="ranking">`, `<svg class="spark"`,
+		`<th scope="row">bump / bump-tinygo</th>`, "Ratios are to <strong>dlmalloc</strong>"} {
+		if !strings.Contains(idx, want) {
+			t.Errorf("index.html lacks %s", want)
+		}
+	}
 	if churn := read("scenario-churn.html"); !strings.Contains(churn, "Synthetic churn: made up for tests.") {
 		t.Error("scenario-churn.html lacks the description from the results file")
 	}

@@ -37,6 +37,7 @@ type indexPage struct {
 	Runs      []*runSummary // newest first
 	Scenarios []scenarioCard
 	Comparing *comparing
+	Ranking   *Ranking // nil when the run has no allocator
 }
 
 type comparing struct{ Base, Latest *runSummary }

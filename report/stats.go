@@ -23,6 +23,7 @@ const Confidence = 0.95
 // StatTable is the cells of one unit.
 type StatTable struct {
 	Unit       string
+	Scenario   string // the /scenario of the table's results
 	Assumption benchmath.Assumption
 	Rows, Cols []benchproc.Key
 	Cells      map[[2]benchproc.Key]*StatCell
@@ -87,6 +88,12 @@ func BuildTables(results []*benchfmt.Result, units benchfmt.UnitMetadataMap, row
 		return nil, fmt.Errorf("column projection %q: %w", colBy, err)
 	}
 	residueProj := parser.Residue()
+	var scenarioField *benchproc.Field
+	for _, f := range tableProj.Fields() {
+		if f.Name == "/scenario" {
+			scenarioField = f
+		}
+	}
 
 	type builder struct {
 		rows, cols map[benchproc.Key]bool
@@ -123,6 +130,7 @@ func BuildTables(results []*benchfmt.Result, units benchfmt.UnitMetadataMap, row
 		unit := tk.Get(unitField)
 		t := &StatTable{
 			Unit:       unit,
+			Scenario:   tk.Get(scenarioField),
 			Assumption: units.GetAssumption(unit),
 			Rows:       sortedKeys(b.rows),
 			Cols:       sortedKeys(b.cols),

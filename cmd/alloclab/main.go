@@ -7,7 +7,7 @@
 //	alloclab run [flags]
 //	alloclab boundary [-guest list] [-scenario regexp] [-count n] [-short] [-timeout d] [-baselines dir] [-o file]
 //	alloclab check [-timeout d] module.wasm
-//	alloclab report -o dir [-base run|none] [-title t] results/runs/RUN.txt...
+//	alloclab report -o dir [-base run|none] [-rank run] [-title t] results/runs/RUN.txt...
 //	alloclab compare [-count n] [-o dir] OLD [NEW] [-- run flags]
 //	alloclab trace record -o out.trace [-process main|largest|NAME] [-max-ops n] [-free-live] -- command [args...]
 //	alloclab trace import -o out.trace [-source s] [-command c] [-max-ops n] [-free-live] file.mtrace
@@ -85,15 +85,19 @@
 //	benchstat -col /guest boundary.txt
 //
 // Report writes the results pages: a static site in -o's folder, made from results
-// files and the heap sidecars beside them (results/README.md). It has an index of the
-// runs (date, machine, Go, wazero and toolchain versions, the guests' hashes), a page
-// per run, and a page per scenario with the latest run that has it: benchstat's
-// statistics (golang.org/x/perf's benchproc and benchmath), SVG charts (time per op in
-// each mode, pages grown, utilisation at the out-of-memory point, fragmentation, binary
-// size against speed, utilisation over the trace) and heap maps at peak and at the
-// out-of-memory point. With two or more runs it compares the latest with the one before
-// (-base picks another, -base none none), as benchstat OLD NEW does. The pages use
-// relative links only and fetch nothing: open index.html from disk or publish the folder.
+// files and the heap sidecars beside them (results/README.md). Its index ranks the
+// guests of one run (-rank; by default the latest with at least half the scenarios of
+// the widest) across its scenarios, relative to dlmalloc, and answers "which allocator
+// for this need?" from the same numbers; it lists the runs (date, machine, Go, wazero
+// and toolchain versions, the guests' hashes). There is a page per run, and a page per
+// scenario with the latest run that has it: benchstat's statistics (golang.org/x/perf's
+// benchproc and benchmath), SVG charts (time and instructions per op, pages grown,
+// utilisation at the out-of-memory point, fragmentation, host memory, TinyGo twins,
+// binary size against speed, utilisation over the trace; log axes where one guest is
+// ten times another) and heap maps at peak and at the out-of-memory point. With two or
+// more runs it compares the latest with the one before (-base picks another, -base
+// none none), as benchstat OLD NEW does. The pages use relative links only and fetch
+// nothing: open index.html from disk or publish the folder.
 //
 //	alloclab report -o site results/runs/*.txt
 //

@@ -19,8 +19,9 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 	out := fs.String("o", "", "write the site into this folder (required)")
 	base := fs.String("base", "", "compare the latest run with this one (a run's name or path; default the run before it, \"none\" for no comparison)")
 	title := fs.String("title", "", "the site's title (default \"alloclab results\")")
+	rank := fs.String("rank", "", "rank the guests of this run on the index (a run's name or path; default the latest run with at least half the scenarios of the widest)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: alloclab report -o DIR [-base RUN] [-title T] results/runs/RUN.txt...")
+		fmt.Fprintln(fs.Output(), "usage: alloclab report -o DIR [-base RUN] [-rank RUN] [-title T] results/runs/RUN.txt...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -35,7 +36,7 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 	if fs.NArg() == 0 {
 		return usagef("report: no results files (such as results/runs/*.txt)")
 	}
-	site, err := report.Generate(report.Options{Out: *out, Runs: fs.Args(), Base: *base, Title: *title})
+	site, err := report.Generate(report.Options{Out: *out, Runs: fs.Args(), Base: *base, Title: *title, Rank: *rank})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,141 @@
+package report
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/perf/benchfmt"
+)
+
+// TestRank ranks the newer synthetic run and checks the exact measures against
+// what the synthetic data were made from (synthetic_test.go).
+func TestRank(t *testing.T) {
+	_, newPath := synthPaths()
+	r, err := LoadRun(newPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, err := rank(r, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rk.Base != "dlmalloc" || rk.BaseNote != "" || rk.Mode != "replay" {
+		t.Errorf("base %q (%q), mode %q; want dlmalloc, no note, replay", rk.Base, rk.BaseNote, rk.Mode)
+	}
+	if !slices.Equal(rk.Left, []string{"floor"}) {
+		t.Errorf("left out %v, want floor", rk.Left)
+	}
+	var order []string
+	row := map[string]*rankRow{}
+	for _, r := range rk.Rows {
+		order = append(order, r.Guest)
+		row[r.Guest] = r
+	}
+	if want := []string{"bump", "bump-tinygo", "pool", "dlmalloc", "freelist", "freelist-tinygo", "go-runtime"}; !slices.Equal(order, want) {
+		t.Errorf("ranked %v, want %v", order, want)
+	}
+	for _, c := range []struct {
+		guest, metric string
+		want          float64
+	}{
+		{"pool", "instrs", 0.5},    // 60 against 120 instructions in every scenario
+		{"dlmalloc", "instrs", 1},  // the base
+		{"dlmalloc", "heap", 1.4},  // heap/live 1.4 everywhere
+		{"dlmalloc", "oom", 0.855}, // oom-sweep's two limits: 90% and 81%
+		{"go-runtime", "size", 1830547},
+		{"pool", "worst", 480.0 / 3600},
+	} {
+		got, ok := row[c.guest].Values[c.metric]
+		if !ok || math.Abs(got-c.want) > 1e-9*c.want {
+			t.Errorf("%s %s = %v (%v), want %v", c.guest, c.metric, got, ok, c.want)
+		}
+	}
+	if !strings.Contains(rk.OOMNote, "the 2 benchmarks where every guest ran out") {
+		t.Errorf("OOM note %q", rk.OOMNote)
+	}
+	// The chooser: the smallest binaries, and the base leads nothing it should not.
+	var small []string
+	for _, c := range rk.Chooser {
+		if c.Need == "Smallest binary" {
+			for _, l := range c.Leaders {
+				small = append(small, l.Guest)
+			}
+			if len(c.Leaders[0].Costs) == 0 {
+				t.Error("bump's small binary costs nothing, but its heap/live is 37")
+			}
+		}
+	}
+	if want := []string{"bump", "pool", "freelist"}; !slices.Equal(small, want) {
+		t.Errorf("smallest binary: %v, want %v", small, want)
+	}
+	if len(rk.Chooser) != 5 {
+		t.Errorf("%d needs answered, want 5", len(rk.Chooser))
+	}
+	if len(rk.Twins) != 2 || rk.Twins[0].Original != "bump" || rk.Twins[0].Instr != "1.48×" {
+		t.Errorf("twins %+v", rk.Twins)
+	}
+}
+
+// TestRankWithoutBase ranks a run without dlmalloc and without the newer
+// units: ratios are to the first guest, the page says so, and the missing
+// measures are left out.
+func TestRankWithoutBase(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "20250101-000000.txt")
+	text := "Unit heap/live assume=exact\n" +
+		"BenchmarkAlloc/scenario=churn/guest=pool/mode=replay 1 20 ns/op 1.5 heap/live\n" +
+		"BenchmarkAlloc/scenario=churn/guest=bump/mode=replay 1 10 ns/op 30 heap/live\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := LoadRun(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, err := rank(r, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rk.Base != "pool" || !strings.Contains(rk.BaseNote, "no dlmalloc") {
+		t.Errorf("base %q, note %q", rk.Base, rk.BaseNote)
+	}
+	var ids []string
+	for _, m := range rk.Metrics {
+		ids = append(ids, m.ID)
+	}
+	if want := []string{"time", "heap"}; !slices.Equal(ids, want) {
+		t.Errorf("metrics %v, want %v", ids, want)
+	}
+	if got := rk.Rows[0]; got.Guest != "bump" || got.Values["time"] != 0.5 {
+		t.Errorf("first row %+v, want bump at 0.5", got)
+	}
+}
+
+func TestRankTarget(t *testing.T) {
+	wide := &Run{Name: "wide"}
+	narrow := &Run{Name: "narrow"}
+	for _, sc := range []string{"a", "b", "c", "d"} {
+		wide.Results = append(wide.Results, synthResult(t, "Alloc/scenario="+sc+"/guest=x/mode=replay"))
+	}
+	narrow.Results = append(narrow.Results, synthResult(t, "Alloc/scenario=a/guest=x/mode=replay"))
+	if r, why, _ := rankTarget([]*Run{wide, narrow}, ""); r != wide || !strings.Contains(why, "at least half") {
+		t.Errorf("picked %s (%s), want the wide run", r.Name, why)
+	}
+	if r, _, _ := rankTarget([]*Run{wide, narrow}, "narrow"); r != narrow {
+		t.Errorf("-rank narrow picked %s", r.Name)
+	}
+	if _, _, err := rankTarget([]*Run{wide}, "nope"); err == nil {
+		t.Error("-rank nope: no error")
+	}
+}
+
+func synthResult(t *testing.T, name string) *benchfmt.Result {
+	t.Helper()
+	r := &benchfmt.Result{Name: benchfmt.Name(name), Iters: 1}
+	r.Values = []benchfmt.Value{{Value: 1, Unit: "sec/op"}}
+	return r
+}
