@@ -190,8 +190,10 @@ func Match(pattern string) ([]*Scenario, error) {
 	return out, nil
 }
 
+// traceKey is per Scenario value, not name: a user's trace file may share a
+// shipped trace's name.
 type traceKey struct {
-	name  string
+	s     *Scenario
 	short bool
 }
 
@@ -200,7 +202,7 @@ var traces sync.Map // traceKey -> *trace.Trace
 // Trace returns the scenario's trace, generated once per process and shared:
 // callers must not modify it.
 func (s *Scenario) Trace(short bool) *trace.Trace {
-	key := traceKey{s.Name, short}
+	key := traceKey{s, short}
 	if t, ok := traces.Load(key); ok {
 		return t.(*trace.Trace)
 	}

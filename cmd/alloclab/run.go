@@ -93,7 +93,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	}
 	var scs []*scenarios.Scenario
 	if o.trace != "" {
-		sc, err := traceScenario(o.trace)
+		sc, err := scenarios.FromFile(o.trace)
 		if err != nil {
 			return fmt.Errorf("-trace: %w", err)
 		}

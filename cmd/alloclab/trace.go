@@ -26,7 +26,6 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
-	"github.com/alloclab/alloclab/scenarios"
 	"github.com/alloclab/alloclab/scenarios/tracefile"
 	"github.com/alloclab/alloclab/trace"
 )
@@ -617,27 +616,4 @@ func traceInfo(stdout, stderr io.Writer, args []string) error {
 		fmt.Fprintf(stdout, "live at end %d blocks\n", live)
 	}
 	return nil
-}
-
-// traceScenario loads a trace file as a scenario named trace-NAME (NAME the
-// file's base name without its extension), for 'alloclab run' to replay a
-// user's own trace.
-func traceScenario(path string) (*scenarios.Scenario, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	h, t, err := tracefile.Read(bufio.NewReader(f))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	return &scenarios.Scenario{
-		Name:     "trace-" + name,
-		Models:   h.Source,
-		Favours:  "unknown: a user's trace",
-		Params:   fmt.Sprintf("%d ops, peak live %d bytes, recorded by: %s", h.Ops, h.PeakLiveBytes, h.Command),
-		Generate: func(bool) *trace.Trace { return t },
-	}, nil
 }

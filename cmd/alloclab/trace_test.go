@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alloclab/alloclab/scenarios"
 	"github.com/alloclab/alloclab/scenarios/tracefile"
 	"github.com/alloclab/alloclab/trace"
 )
@@ -340,7 +341,7 @@ func TestTraceScenario(t *testing.T) {
 	if _, _, err := runTrace(t, "import", "-o", out, allocsLog); err != nil {
 		t.Fatal(err)
 	}
-	sc, err := traceScenario(out)
+	sc, err := scenarios.FromFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
