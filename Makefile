@@ -53,9 +53,15 @@ compare:
 	@test -n "$(OLD)" || { echo 'usage: make compare OLD=<git ref or results file> [NEW=<git ref, results file or .>] [COUNT=n] [BENCHARGS=...]' >&2; exit 2; }
 	go run ./cmd/alloclab compare -count $(COUNT) $(if $(COMPAREOUT),-o $(COMPAREOUT)) $(OLD) $(NEW) -- $(BENCHARGS)
 
+# The example module (examples/alloclabtest) is a module of its own, as a user's
+# would be, so go test ./... does not reach it.
+EXAMPLES  := examples/alloclabtest
+
 test:
 	go vet ./...
 	go test ./...
+	@for m in $(EXAMPLES); do echo "cd $$m && go vet ./... && go test ./..."; \
+	  (cd $$m && go vet ./... && go test ./...) || exit 1; done
 
 # fuzz runs every fuzz target for FUZZTIME; go test already runs their seed corpora.
 fuzz:
@@ -86,3 +92,4 @@ tools:
 check:
 	test -z "$$(gofmt -l .)"
 	go mod tidy -diff
+	@for m in $(EXAMPLES); do echo "cd $$m && go mod tidy -diff"; (cd $$m && go mod tidy -diff) || exit 1; done

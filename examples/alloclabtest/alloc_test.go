@@ -1,0 +1,93 @@
+// Package alloclabtest_example shows package alloclabtest as an allocator's own
+// module uses it: a module of its own that depends on the lab (here through a
+// replace directive), whose go test checks a guest and a built baseline and
+// shows the one-line fault a faulty module fails with, and whose go test -bench
+// reports the lab's metrics beside ns/op.
+package alloclabtest_example
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"regexp"
+	"testing"
+
+	"github.com/alloclab/alloclab/alloclabtest"
+	"github.com/alloclab/alloclab/guests"
+)
+
+// pool is one of the lab's own guests; an allocator's author would embed their
+// module's .wasm instead.
+func pool() []byte {
+	for _, g := range guests.All {
+		if g.Name == "pool" {
+			return g.Wasm
+		}
+	}
+	panic("the lab has no pool guest")
+}
+
+// dlmalloc is wasi-libc's malloc, built by the lab's guests/baselines/build.sh
+// into a git-ignored folder: without it the tests that need it skip.
+func dlmalloc(tb testing.TB) []byte {
+	const path = "../../guests/baselines/out/dlmalloc.wasm"
+	wasm, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		tb.Skipf("%s is not built: make baselines (guests/baselines/build.sh) builds it", path)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return wasm
+}
+
+func TestPool(t *testing.T) {
+	alloclabtest.Check(t, pool(), alloclabtest.Name("pool"))
+}
+
+func TestDlmalloc(t *testing.T) {
+	alloclabtest.Check(t, dlmalloc(t), alloclabtest.Name("dlmalloc"))
+}
+
+// TestFaulty is the failing test TestFaultyFails runs in a child process: a guest
+// that writes into a block it handed out fails it with one line.
+func TestFaulty(t *testing.T) {
+	if os.Getenv("ALLOCLABTEST_FAULTY") != "1" {
+		t.Skip("fails on purpose: TestFaultyFails runs it")
+	}
+	corrupt, err := os.ReadFile("../../harness/testdata/corrupt.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alloclabtest.Check(t, corrupt, alloclabtest.Name("corrupt"))
+}
+
+// TestFaultyFails runs TestFaulty as go test would and checks that it fails with
+// the fault alloclab check prints for the same module.
+func TestFaultyFails(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFaulty$", "-test.v")
+	cmd.Env = append(os.Environ(), "ALLOCLABTEST_FAULTY=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("TestFaulty: %v, want exit status 1:\n%s", err, out)
+	}
+	// The line is the test's own call of Check, and the fault is all of the message.
+	fault := regexp.MustCompile(`\n    alloc_test\.go:\d+: ` + regexp.QuoteMeta("guest corrupt, scenario churn, op 813: block [0x1c608, 0x1c65d) from op 381 was corrupted at byte 0 (0x1c608): its contents changed while it was live") + `\n--- FAIL: TestFaulty `)
+	if !fault.Match(out) {
+		t.Fatalf("TestFaulty's output does not match\n%s\n\n%s", fault, out)
+	}
+}
+
+// BenchmarkAlloc measures both guests on two scenarios; benchstat -col /guest
+// compares them.
+func BenchmarkAlloc(b *testing.B) {
+	for _, scenario := range []string{"churn", "trace-sqlite3"} {
+		b.Run("scenario="+scenario+"/guest=pool", func(b *testing.B) {
+			alloclabtest.Benchmark(b, pool(), scenario, alloclabtest.Name("pool"))
+		})
+		b.Run("scenario="+scenario+"/guest=dlmalloc", func(b *testing.B) {
+			alloclabtest.Benchmark(b, dlmalloc(b), scenario, alloclabtest.Name("dlmalloc"))
+		})
+	}
+}

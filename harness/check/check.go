@@ -1,0 +1,108 @@
+// Package check runs a module through the lab's checker, as alloclab check and
+// package alloclabtest do: each trace in each mode on a fresh instance, every
+// block checked against a shadow map of the live blocks (see package harness),
+// then the probes. The first fault ends it as a *harness.Fault, whose message is
+// one line naming the guest, the scenario, the op and the fault.
+//
+//	lab := harness.NewLab()
+//	g, err := harness.NewGuest("mine", wasm)
+//	...
+//	warnings, err := check.Run(ctx, lab, g, check.Options{Traces: check.Quick()}, log)
+package check
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/trace"
+)
+
+// Trace is one trace to check, named as faults name it.
+type Trace struct {
+	Scenario string
+	Trace    *trace.Trace
+}
+
+// AlignmentsScenario names trace.Alignments in faults.
+const AlignmentsScenario = "alignments"
+
+// Quick returns the traces alloclab check runs: churn's short trace, which mixes
+// sizes and lifetimes, and trace.Alignments, every alignment the ABI allows.
+func Quick() []Trace {
+	churn, err := scenarios.Lookup("churn")
+	if err != nil {
+		panic(err) // the registry always has churn
+	}
+	return []Trace{{churn.Name, churn.Trace(true)}, {AlignmentsScenario, trace.Alignments()}}
+}
+
+// Scenarios returns the traces of scs, short or full, then trace.Alignments.
+func Scenarios(scs []*scenarios.Scenario, short bool) []Trace {
+	var out []Trace
+	for _, sc := range scs {
+		out = append(out, Trace{sc.Name, sc.Trace(short)})
+	}
+	return append(out, Trace{AlignmentsScenario, trace.Alignments()})
+}
+
+// Modes are the modes a check runs each trace in by default: both call paths.
+var Modes = []harness.Mode{harness.Replay, harness.Host}
+
+// Options says what Run checks and how.
+type Options struct {
+	Traces []Trace
+	Modes  []harness.Mode // nil means Modes
+	// Config is the engine, memory limit and timeout of every pass (its Mode and
+	// Check are set per pass); a zero Timeout means harness.DefaultTimeout.
+	Config harness.Config
+}
+
+// Run checks g: every trace in every mode, then the probes. log, if not nil,
+// gets one line per pass and probe that passed. Warnings are findings that are
+// not faults. err is the first fault (a *harness.Fault) or a failure of the lab.
+func Run(ctx context.Context, lab *harness.Lab, g *harness.Guest, o Options, log func(string)) (warnings []string, err error) {
+	if log == nil {
+		log = func(string) {}
+	}
+	modes := o.Modes
+	if modes == nil {
+		modes = Modes
+	}
+	for _, tr := range o.Traces {
+		for _, mode := range modes {
+			cfg := o.Config
+			cfg.Mode = mode
+			e, err := lab.MeasureExact(ctx, g, tr.Scenario, tr.Trace, cfg, 0)
+			if err != nil {
+				return nil, err
+			}
+			log(fmt.Sprintf("checker: %s, %s mode: %d ops, every block sound; %d pages, heap/live %.3g",
+				tr.Scenario, mode, e.Ops, e.PeakPages, e.Fragmentation()))
+		}
+	}
+	return probes(ctx, lab, g, o.Config, log)
+}
+
+// probes runs the out-of-memory probe: the first trace of Quick under
+// harness.DefaultOOMLimitPages, through the checker, so a guest that hands out a
+// block past its memory at the limit is a fault.
+func probes(ctx context.Context, lab *harness.Lab, g *harness.Guest, cfg harness.Config, log func(string)) ([]string, error) {
+	churn := Quick()[0]
+	cfg.Mode = harness.Replay
+	cfg.Check, cfg.MemoryLimitPages = true, harness.DefaultOOMLimitPages
+	if cfg.Timeout == 0 {
+		cfg.Timeout = harness.DefaultTimeout
+	}
+	p, err := lab.Run(ctx, g, "oom-probe", churn.Trace, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if p.OOM == nil {
+		log(fmt.Sprintf("oom probe: %s fits under a %d-page limit", churn.Scenario, cfg.MemoryLimitPages))
+	} else {
+		log(fmt.Sprintf("oom probe: under a %d-page limit, op %d failed with %d bytes live", cfg.MemoryLimitPages, p.OOM.Op, p.OOM.LiveBytes))
+	}
+	return nil, nil
+}
