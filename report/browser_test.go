@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -75,13 +76,33 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the browser test")
 	}
-	dir, err := filepath.Abs(siteDir(t, "browser"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	site, err := Generate(Options{Out: dir, Runs: testRuns(t)})
-	if err != nil {
-		t.Fatal(err)
+	// The site of the committed real runs, and that of the synthetic pair
+	// compared old against new: the newer units, the chooser and the compare page.
+	type sitePage struct{ dir, page, shot string }
+	var pages []sitePage
+	for _, s := range []struct {
+		name string
+		o    Options
+	}{
+		{"browser", Options{Runs: testRuns(t)}},
+		{"synthetic", Options{Runs: []string{synthOld, synthNew}, Compare: true}},
+	} {
+		dir, err := filepath.Abs(siteDir(t, s.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.o.Out = dir
+		site, err := Generate(s.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range site.Pages {
+			shot := strings.TrimSuffix(p, ".html")
+			if s.name != "browser" {
+				shot = s.name + "-" + shot
+			}
+			pages = append(pages, sitePage{dir, p, shot})
+		}
 	}
 	shots := os.Getenv("ALLOCLAB_SCREENSHOTS")
 	tiles := shots != ""
@@ -147,9 +168,10 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("starting %s: %v", chrome, err)
 	}
 
-	for _, p := range site.Pages {
+	for _, sp := range pages {
+		dir, p := sp.dir, sp.page
 		mu.Lock()
-		current = p
+		current = sp.shot
 		mu.Unlock()
 		u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(dir, p))}).String()
 		if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(u)); err != nil {
@@ -162,6 +184,16 @@ func TestBrowser(t *testing.T) {
 		for _, r := range refs {
 			checkRef(t, dir, p, r)
 		}
+		// The pages that rank, choose and compare show what they are for.
+		for _, c := range pageChecks[p] {
+			n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(c.selector)+`).length`))
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if n < c.min {
+				t.Errorf("%s: %d elements match %s, want %d or more", sp.shot, n, c.selector, c.min)
+			}
+		}
 		// No page scrolls sideways: wide tables scroll inside their frame.
 		for _, width := range []int64{1280, 400} {
 			if err := chromedp.Do(bctx, chromedp.EmulateViewport(width, 900)); err != nil {
@@ -173,10 +205,10 @@ func TestBrowser(t *testing.T) {
 			}
 			if over > 0 {
 				wide, _ := chromedp.Run(bctx, chromedp.Evaluate[[]string](widest))
-				t.Errorf("%s: %d px wider than a %d px window; the widest elements: %s", p, over, width, strings.Join(wide, ", "))
+				t.Errorf("%s: %d px wider than a %d px window; the widest elements: %s", sp.shot, over, width, strings.Join(wide, ", "))
 			}
 		}
-		name := strings.TrimSuffix(p, ".html")
+		name := sp.shot
 		if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
@@ -198,7 +230,27 @@ func TestBrowser(t *testing.T) {
 	for _, p := range problems {
 		t.Error(p)
 	}
-	t.Logf("%d pages checked; screenshots in %s", len(site.Pages), shots)
+	t.Logf("%d pages checked; screenshots in %s", len(pages), shots)
+}
+
+// pageChecks are elements a page must show, by CSS selector: at least min of
+// each. Both sites have them (the synthetic one has every measure).
+var pageChecks = map[string][]struct {
+	selector string
+	min      int
+}{
+	"index.html": {
+		{"table.ranking tbody tr", 3},       // the ranking, a row per guest
+		{"table.ranking svg.spark rect", 3}, // with a sparkline per guest
+		{".chooser .need ol li", 9},         // three needs or more, three leaders each
+		{`a[href="compare.html"]`, 1},       // the way to the compare page
+		{`.chooser .need h3`, 4},            // smallest, least memory, fastest, OOM
+	},
+	"compare.html": {
+		{"table.overview tbody tr", 5}, // a row per unit
+		{"#exact details.unit-group, h2#exact ~ details.unit-group", 1},
+		{"td.delta", 10}, // the changes, with their tests
+	},
 }
 
 // checkRef checks a reference is a file of the site (or the empty favicon) and,

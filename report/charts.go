@@ -292,7 +292,7 @@ func barChart(o barOpts) ([]byte, error) {
 	log := !o.Linear && useLog(all)
 	var xMin, xMax float64
 	if log {
-		xMin, xMax = logRange(lo, max(hi, o.Max), 0.3)
+		xMin, xMax = logRange(lo, max(hi, o.Max), 0.2)
 		if o.Origin > 0 && lo >= o.Origin {
 			xMin = o.Origin
 		}

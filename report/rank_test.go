@@ -139,3 +139,44 @@ func synthResult(t *testing.T, name string) *benchfmt.Result {
 	r.Values = []benchfmt.Value{{Value: 1, Unit: "sec/op"}}
 	return r
 }
+
+// TestComparePage compares the synthetic runs: exact units come first, the
+// 10% more instructions of freelist are a change for the worse without a test,
+// pool's 20% less time is significant and better, and exact rows appear once
+// for both modes.
+func TestComparePage(t *testing.T) {
+	old, new := synthPaths()
+	dir := t.TempDir()
+	// Given new first: -compare keeps the order it is given.
+	if _, err := Generate(Options{Out: dir, Runs: []string{old, new}, Compare: true}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, compareHref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	exact, timed := strings.Index(page, `<h2 id="exact">`), strings.Index(page, `<h2 id="timed">`)
+	if exact < 0 || timed < exact {
+		t.Fatalf("exact units at %d, timed at %d: want exact first", exact, timed)
+	}
+	for _, want := range []string{
+		`<th scope="row" class="label">churn · freelist</th><td><span class="v">300</span> <span class="ci">± 0%</span></td><td><span class="v">330</span> <span class="ci">± 0%</span></td><td class="delta worse">&#43;10.00%`,
+		`<th scope="row" class="label">churn · pool · replay</th>`,
+		`4 of 28 changed: 0 better, 4 worse`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("compare.html lacks %s", want)
+		}
+	}
+	if strings.Contains(page[exact:timed], "churn · freelist · host") {
+		t.Error("an exact row is shown per mode")
+	}
+	i := strings.Index(page, `<th scope="row" class="label">churn · pool · replay</th>`)
+	if row := page[i : i+strings.Index(page[i:], "</tr>")]; !strings.Contains(row, `class="delta better">-2`) || !strings.Contains(row, "p=0.002 n=6") {
+		t.Errorf("pool's time in churn: %s", row)
+	}
+	if _, err := Generate(Options{Out: dir, Runs: []string{old}, Compare: true}); err == nil {
+		t.Error("comparing one run: no error")
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -42,6 +43,9 @@ type Options struct {
 	Base string
 	// Title is the site's title; "alloclab results" by default.
 	Title string
+	// Compare says Runs are two, old then new: the site compares them in that
+	// order, whatever their dates, and its compare page shows every change.
+	Compare bool
 	// Rank names the run the index ranks (its name or path); by default the
 	// latest run with at least half the scenarios of the widest.
 	Rank string
@@ -68,6 +72,12 @@ func Generate(o Options) (*Site, error) {
 	if o.Title == "" {
 		o.Title = "alloclab results"
 	}
+	if o.Compare && len(o.Runs) != 2 {
+		return nil, fmt.Errorf("report: comparing needs two runs, old and new; got %d", len(o.Runs))
+	}
+	if o.Compare && o.Base != "" {
+		return nil, errors.New("report: comparing two runs takes no -base: the old run is the base")
+	}
 	var runs []*Run
 	names := map[string]string{}
 	for _, p := range o.Runs {
@@ -81,6 +91,7 @@ func Generate(o Options) (*Site, error) {
 		names[r.Name] = p
 		runs = append(runs, r)
 	}
+	loaded := slices.Clone(runs) // in the order given
 	// Oldest first; runs without a date keep their order, before the dated ones.
 	sort.SliceStable(runs, func(i, j int) bool {
 		a, b := runs[i].Date, runs[j].Date
@@ -89,11 +100,16 @@ func Generate(o Options) (*Site, error) {
 		}
 		return a.Before(b)
 	})
+	if o.Compare {
+		runs = loaded // as given, old then new, whatever their dates
+	}
 	latest := runs[len(runs)-1]
 	var base *Run
-	switch o.Base {
-	case "none":
-	case "":
+	switch {
+	case o.Compare:
+		base = runs[0]
+	case o.Base == "none":
+	case o.Base == "":
 		if len(runs) > 1 {
 			base = runs[len(runs)-2]
 		}
@@ -162,7 +178,7 @@ func (g *generator) parseTemplates() error {
 		return err
 	}
 	g.tmpl = map[string]*template.Template{}
-	for _, name := range []string{"index", "run", "scenario"} {
+	for _, name := range []string{"index", "run", "scenario", "compare"} {
 		body, err := fs.ReadFile(assets, "assets/"+name+".html")
 		if err != nil {
 			return err
@@ -249,6 +265,16 @@ func (g *generator) generate() error {
 		return fmt.Errorf("report: ranking %s: %w", g.ranked.Name, err)
 	}
 
+	if g.base != nil {
+		cp, err := g.comparePage(nav)
+		if err != nil {
+			return fmt.Errorf("report: comparing %s with %s: %w", g.base.Name, g.latest.Name, err)
+		}
+		if err := g.page(compareHref, "compare", cp); err != nil {
+			return err
+		}
+		idx.Comparing.Href = compareHref
+	}
 	if err := g.page("index.html", "index", idx); err != nil {
 		return err
 	}

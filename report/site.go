@@ -40,7 +40,10 @@ type indexPage struct {
 	Ranking   *Ranking // nil when the run has no allocator
 }
 
-type comparing struct{ Base, Latest *runSummary }
+type comparing struct {
+	Base, Latest *runSummary
+	Href         string // the compare page
+}
 
 type scenarioCard struct {
 	Href, Name, Summary string
@@ -118,9 +121,15 @@ type htmlTable struct {
 
 type rowGroup struct {
 	Unit, Desc string
+	ID         string // the group's element id, if it has one
 	Summary    string // the comparison's summary of the group
+	Geomean    string // the change of the geometric mean, if any
 	Open       bool
 	Rows       []*htmlRow
+	// A comparison's counts: rows compared, changed significantly, and of
+	// those better and worse.
+	Compared, Changed, Better, Worse int
+	Exact                            bool
 }
 
 type htmlRow struct {

@@ -70,12 +70,18 @@ func (t *StatTable) Find(row, col string) *StatCell {
 // Keys named in one projection are excluded from ".fullname" in the others, as in
 // benchstat, and the table key always includes /scenario, which the rows then omit.
 func BuildTables(results []*benchfmt.Result, units benchfmt.UnitMetadataMap, rowBy, colBy string) ([]*StatTable, error) {
+	return buildTables(results, units, "/scenario", rowBy, colBy)
+}
+
+// buildTables is BuildTables with the table projection tableBy besides the unit:
+// "/scenario", or "" for one table per unit across the scenarios.
+func buildTables(results []*benchfmt.Result, units benchfmt.UnitMetadataMap, tableBy, rowBy, colBy string) ([]*StatTable, error) {
 	filter, err := benchproc.NewFilter("*")
 	if err != nil {
 		return nil, err
 	}
 	var parser benchproc.ProjectionParser
-	tableProj, unitField, err := parser.ParseWithUnit("/scenario", filter)
+	tableProj, unitField, err := parser.ParseWithUnit(tableBy, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +136,7 @@ func BuildTables(results []*benchfmt.Result, units benchfmt.UnitMetadataMap, row
 		unit := tk.Get(unitField)
 		t := &StatTable{
 			Unit:       unit,
-			Scenario:   tk.Get(scenarioField),
+			Scenario:   scenarioOf(tk, scenarioField),
 			Assumption: units.GetAssumption(unit),
 			Rows:       sortedKeys(b.rows),
 			Cols:       sortedKeys(b.cols),
@@ -157,6 +163,13 @@ func BuildTables(results []*benchfmt.Result, units benchfmt.UnitMetadataMap, row
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+func scenarioOf(k benchproc.Key, f *benchproc.Field) string {
+	if f == nil {
+		return ""
+	}
+	return k.Get(f)
 }
 
 func sortedKeys[V any](m map[benchproc.Key]V) []benchproc.Key {

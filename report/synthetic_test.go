@@ -121,9 +121,12 @@ func synthRun(newer bool) string {
 	return b.String()
 }
 
-func synthPaths() (old, new string) {
-	return filepath.Join("testdata", "synthetic", "synthetic-old.txt"), filepath.Join("testdata", "synthetic", "synthetic-new.txt")
-}
+var (
+	synthOld = filepath.Join("testdata", "synthetic", "synthetic-old.txt")
+	synthNew = filepath.Join("testdata", "synthetic", "synthetic-new.txt")
+)
+
+func synthPaths() (old, new string) { return synthOld, synthNew }
 
 // TestSyntheticRuns checks the committed synthetic runs are what synthRun
 // writes; -update rewrites them.

@@ -32,6 +32,20 @@ var unitDesc = map[string]string{
 	"oom-live-bytes":  "the bytes live when the first alloc failed",
 	"oom-live/limit":  "live bytes over the limit when the first alloc failed",
 	"wasm-bytes":      "the guest's binary size",
+	"lost-bytes":      "leak check: bytes of the peak live set the guest could only place beyond the memory it held",
+	// Instruction counts (exact).
+	"instrs/op":     "wasm instructions the guest executed per op",
+	"p99-instrs":    "99th percentile of the instructions one op took",
+	"max-instrs":    "the most instructions one op took: the worst case",
+	"mem-ops/op":    "loads and stores per op",
+	"bulk-bytes/op": "bytes moved by memory.copy and memory.fill per op",
+	// Host memory (exact).
+	"touched-bytes":          "bytes of linear memory the host had to back: pages the guest wrote",
+	"touched/live":           "touched-bytes / peak-live-bytes",
+	"discardable-bytes":      "at the end of the trace, touched bytes holding nothing live: what the host could give back",
+	"peak-discardable-bytes": "the same at the peak",
+	"host-bytes/instance":    "host memory one instance of the guest costs",
+	"instances/GiB":          "instances of the guest that fit in a GiB of host memory",
 }
 
 func describe(unit string) string {
@@ -52,6 +66,8 @@ func better(unit string, units benchfmt.UnitMetadataMap) int {
 		return units.GetBetter(unit)
 	case unit == "peak-live-bytes": // a property of the trace
 		return 0
+	case unit == "instances/GiB":
+		return 1
 	case strings.HasPrefix(unit, "oom-"):
 		return 1
 	}
@@ -162,10 +178,34 @@ func compareTable(tables []*StatTable, baseName, newName string, units benchfmt.
 		}
 		dir := better(t.Unit, units)
 		changed, compared := 0, 0
+		// An exact unit is the same in every mode: its rows are shown once.
+		seen := map[Bench][2]float64{}
 		for _, r := range t.Rows {
 			b := ParseName(r.StringValues())
+			showMode := true
+			if t.Exact() {
+				key := b
+				key.Mode = ""
+				vals := [2]float64{-1, -1}
+				for i, col := range []benchproc.Key{baseCol, newCol} {
+					if c := t.Cell(r, col); !col.IsZero() && c != nil {
+						vals[i] = c.Summary.Center
+					}
+				}
+				prev, ok := seen[key]
+				if ok && prev == vals {
+					continue
+				}
+				showMode = ok // a mode that differs says which it is
+				seen[key] = vals
+			}
 			label := b.Guest
-			if l := rowLabel(b, true); l != "all modes" {
+			if b.Scenario != "" { // across scenarios: the benchmark first, then the guest
+				label = strings.TrimSpace(b.Scenario+" "+variantLabel(b.Variant)) + " · " + b.Guest
+				if showMode && b.Mode != "" {
+					label += " · " + b.Mode
+				}
+			} else if l := rowLabel(b, showMode); l != "all modes" {
 				label += " · " + l
 			}
 			hr := &htmlRow{Label: label}
@@ -194,8 +234,10 @@ func compareTable(tables []*StatTable, baseName, newName string, units benchfmt.
 					case dir == 0:
 					case up == (dir > 0):
 						dc.Class = "better"
+						grp.Better++
 					default:
 						dc.Class = "worse"
+						grp.Worse++
 					}
 				}
 			}
@@ -223,7 +265,7 @@ func compareTable(tables []*StatTable, baseName, newName string, units benchfmt.
 				gr.Cells = append(gr.Cells, &htmlCell{Missing: true})
 			}
 			grp.Rows = append(grp.Rows, gr)
-			grp.Summary = geo
+			grp.Summary, grp.Geomean = geo, geo
 		}
 		if compared > 0 {
 			var s string
@@ -243,6 +285,7 @@ func compareTable(tables []*StatTable, baseName, newName string, units benchfmt.
 			grp.Summary = s
 		}
 		grp.Open = changed > 0 || t.Unit == "sec/op"
+		grp.Compared, grp.Changed, grp.Exact = compared, changed, t.Exact()
 		ht.Groups = append(ht.Groups, grp)
 	}
 	return ht

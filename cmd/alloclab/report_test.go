@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -21,10 +22,32 @@ func TestReportCmd(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	for _, args := range [][]string{{new}, {"-o", out}, {"-o", out, "-base", "nope", new, old}} {
+	// Two runs given old then new, either way: the compare page, in that order
+	// even when the old one is the later.
+	for _, args := range [][]string{{"-compare", new, old}, {"-old", new, "-new", old}} {
+		dir := filepath.Join(t.TempDir(), "cmp")
+		stderr.Reset()
+		if err := reportCmd(context.Background(), &stdout, &stderr, append([]string{"-o", dir}, args...)); err != nil {
+			t.Fatalf("report %q: %v\n%s", args, err, stderr.String())
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "compare.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, newName := filepath.Split(old)
+		if want := "→ " + strings.TrimSuffix(newName, ".txt") + "</h1>"; !strings.Contains(string(b), want) {
+			t.Errorf("report %q: compare.html lacks %q", args, want)
+		}
+		if !strings.Contains(stderr.String(), "compare.html") {
+			t.Errorf("report %q: %s does not point at compare.html", args, stderr.String())
+		}
+	}
+	for _, args := range [][]string{{new}, {"-o", out}, {"-o", out, "-compare", new}, {"-o", out, "-old", new},
+		{"-o", out, "-old", new, "-new", old, old}, {"-o", out, "-compare", "-base", old, new, old},
+		{"-o", out, "-base", "nope", new, old}} {
 		err := reportCmd(context.Background(), &stdout, &stderr, args)
 		var u usageError
-		if args[0] == "-o" && len(args) > 2 {
+		if len(args) > 2 && args[2] == "-base" && args[3] == "nope" {
 			if err == nil || errors.As(err, &u) {
 				t.Errorf("report %q: got %v, want an error that is not a usage error", args, err)
 			}
