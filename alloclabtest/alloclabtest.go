@@ -36,6 +36,10 @@
 // OOMLimit), the engine (Engine) and the modes (Modes). Bad options fail the
 // test with the option's name.
 //
+// go test does not say which units are exact; WriteUnits, called from TestMain,
+// writes the lines that tell benchstat, so that it compares them without a
+// significance test, as it does for alloclab run's results.
+//
 // Calls share one wazero lab, so a module compiles once per test binary; they
 // run one at a time.
 package alloclabtest
@@ -44,10 +48,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/perf/benchfmt"
 
 	"github.com/alloclab/alloclab/harness"
 	"github.com/alloclab/alloclab/harness/check"
@@ -199,6 +206,20 @@ func parse(opts []Option) (*options, error) {
 		o.scenarios = defaultScenarios()
 	}
 	return o, nil
+}
+
+// WriteUnits writes the lab's exact units as benchfmt unit metadata ("Unit
+// heap/live assume=exact"), which benchstat applies to every result of its
+// input. Call it from TestMain before m.Run, so that go test prints it before
+// the benchmarks.
+func WriteUnits(w io.Writer) error {
+	bw := benchfmt.NewWriter(w)
+	for _, u := range harness.ExactUnits {
+		if err := bw.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: u, Key: "assume"}, OrigUnit: u, Value: "exact"}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // skipped are the registered scenarios Check leaves out unless named: oom-sweep

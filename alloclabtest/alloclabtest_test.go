@@ -1,6 +1,7 @@
 package alloclabtest_test
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/perf/benchfmt"
 
 	"github.com/alloclab/alloclab/alloclabtest"
 	"github.com/alloclab/alloclab/harness"
@@ -206,5 +209,28 @@ func TestBenchmark(t *testing.T) {
 			}
 			t.Logf("N %d: %v", r.N, r.Extra)
 		})
+	}
+}
+
+// TestWriteUnits checks benchstat's reader sees every exact unit as exact.
+func TestWriteUnits(t *testing.T) {
+	var buf bytes.Buffer
+	if err := alloclabtest.WriteUnits(&buf); err != nil {
+		t.Fatal(err)
+	}
+	exact := map[string]bool{}
+	r := benchfmt.NewReader(&buf, "units")
+	for r.Scan() {
+		if u, ok := r.Result().(*benchfmt.UnitMetadata); ok && u.Key == "assume" && u.Value == "exact" {
+			exact[u.Unit] = true
+		}
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range harness.ExactUnits {
+		if !exact[u] {
+			t.Errorf("unit %s is not declared exact:\n%s", u, buf.String())
+		}
 	}
 }

@@ -16,6 +16,15 @@ import (
 	"github.com/alloclab/alloclab/guests"
 )
 
+// TestMain tells benchstat which of the lab's units are exact before go test
+// prints any result.
+func TestMain(m *testing.M) {
+	if err := alloclabtest.WriteUnits(os.Stdout); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
+
 // pool is one of the lab's own guests; an allocator's author would embed their
 // module's .wasm instead.
 func pool() []byte {
