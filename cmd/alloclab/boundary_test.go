@@ -37,7 +37,7 @@ func guestOf(r *benchfmt.Result) string {
 // Test_boundary ensures the following works and writes benchfmt benchstat reads:
 // alloclab boundary -short -guest pool,floor -count 2
 func Test_boundary(t *testing.T) {
-	code, stdout, stderr := runBoundary(t, "-short", "-guest", "pool,floor", "-count", "2", "-baselines", t.TempDir())
+	code, stdout, stderr := runBoundary(t, "-short", "-guest", "^pool$,^floor$", "-count", "2", "-baselines", t.TempDir())
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -118,7 +118,7 @@ func Test_boundary(t *testing.T) {
 func TestBoundaryKeepsGoodGuests(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "results.txt")
 	code, _, stderr := runBoundary(t, "-short", "-scenario", "boundary-copy", "-timeout", "1s",
-		"-guest", "../../harness/testdata/trap.wasm,../../harness/testdata/hang.wasm,../../harness/testdata/overlap.wasm,pool", "-o", out)
+		"-guest", "../../harness/testdata/trap.wasm,../../harness/testdata/hang.wasm,../../harness/testdata/overlap.wasm,^pool$", "-o", out)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, stderr)
 	}

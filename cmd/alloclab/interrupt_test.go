@@ -25,7 +25,7 @@ func TestInterruptAndResume(t *testing.T) {
 	results := filepath.Join(dir, "run.txt")
 	// bump finishes; then the hang guest's checked pass spins until the signal.
 	cmd := exec.Command(bin, "run", "-short", "-scenario", "^churn$", "-latency=false",
-		"-guest", "bump,pool,../../harness/testdata/hang.wasm", "-timeout", "1m", "-o", results)
+		"-guest", "^bump$,^pool$,../../harness/testdata/hang.wasm", "-timeout", "1m", "-o", results)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -66,7 +66,7 @@ func TestInterruptAndResume(t *testing.T) {
 	// Resume with a second count and without the hanging guest: the first count's
 	// results are kept, and only the second count runs.
 	code, _, errText := runAlloclab(t, "run", "-short", "-scenario", "^churn$", "-latency=false",
-		"-guest", "bump,pool", "-count", "2", "-o", results, "-resume")
+		"-guest", "^bump$,^pool$", "-count", "2", "-o", results, "-resume")
 	if code != 0 {
 		t.Fatalf("resume: exit %d\n%s", code, errText)
 	}

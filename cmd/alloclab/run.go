@@ -394,7 +394,7 @@ func knownGuests(baselines string, warn bool, stderr io.Writer) ([]*harness.Gues
 		if err != nil {
 			return nil, err
 		}
-		g.Toolchain = guests.Toolchain
+		g.Toolchain = b.Toolchain
 		out = append(out, g)
 	}
 	paths, _ := filepath.Glob(filepath.Join(baselines, "*.wasm"))
@@ -413,7 +413,7 @@ func knownGuests(baselines string, warn bool, stderr io.Writer) ([]*harness.Gues
 	if err != nil {
 		return nil, err
 	}
-	floor.Toolchain = guests.Toolchain
+	floor.Toolchain = guests.Floor.Toolchain
 	return append(out, floor), nil
 }
 

@@ -40,7 +40,7 @@ func readResults(t *testing.T, text string) ([]*benchfmt.Result, benchfmt.UnitMe
 // Test_run ensures the following works and writes benchfmt benchstat can read:
 // alloclab run -short -scenario churn -guest bump,floor -count 2 -mode replay,host
 func Test_run(t *testing.T) {
-	code, stdout, stderr := runAlloclab(t, "run", "-short", "-scenario", "^churn$", "-guest", "bump,floor", "-count", "2", "-mode", "replay,host")
+	code, stdout, stderr := runAlloclab(t, "run", "-short", "-scenario", "^churn$", "-guest", "^bump$,^floor$", "-count", "2", "-mode", "replay,host")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -114,7 +114,7 @@ func TestRunKeepsGoodGuests(t *testing.T) {
 		t.Run(tc.guest, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "results.txt")
 			code, _, stderr := runAlloclab(t, "run", "-short", "-scenario", "^churn$", "-latency=false", "-timeout", "1s",
-				"-guest", "../../harness/testdata/"+tc.guest+".wasm,bump", "-o", out)
+				"-guest", "../../harness/testdata/"+tc.guest+".wasm,^bump$", "-o", out)
 			if code != 1 {
 				t.Fatalf("exit %d, want 1\n%s", code, stderr)
 			}
@@ -211,7 +211,7 @@ func TestBadModule(t *testing.T) {
 // TestShards checks the shards of a run, merged, hold the same benchmarks, each
 // as often, as the unsharded run.
 func TestShards(t *testing.T) {
-	args := []string{"run", "-short", "-scenario", "churn|pooled|swiss", "-guest", "bump|pool|floor", "-mode", "replay,host", "-count", "2", "-latency=false"}
+	args := []string{"run", "-short", "-scenario", "churn|pooled|swiss", "-guest", "^(bump|pool|floor)$", "-mode", "replay,host", "-count", "2", "-latency=false"}
 	names := func(text string) map[string]int {
 		results, _ := readResults(t, text)
 		m := map[string]int{}

@@ -1,0 +1,3 @@
+module github.com/alloclab/alloclab/guests/tinygo
+
+go 1.22
