@@ -14,7 +14,8 @@ import (
 )
 
 // names lists every baseline build.sh knows, each built into out/NAME.wasm.
-var names = []string{"dlmalloc", "rust-std", "tlsf", "as-stub", "emmalloc", "go-runtime"}
+var names = []string{"dlmalloc", "rust-std", "tlsf", "as-stub", "emmalloc", "go-runtime",
+	"tinygo-leaking", "tinygo-conservative", "tinygo-precise"}
 
 var modes = []harness.Mode{harness.Replay, harness.Host}
 
@@ -102,6 +103,45 @@ func TestBaselinesAlignment(t *testing.T) {
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			checkTrace(t, lab, loadBaseline(t, name), "alignment", trace)
+		})
+	}
+}
+
+// TestTinyGoHeapsOOM records how TinyGo's heaps run out of memory on the short
+// churn trace: each traps ("out of memory" is a panic, which -panic=trap makes
+// unreachable) right after the host refuses to grow its memory, instead of
+// returning 0. The leaking heap reuses nothing and fails under 32 pages (2 MiB),
+// 278 ops before bump does; the collectors fit in 32 pages, and under 16 fail when
+// TinyGo, which doubles its memory, asks for 16 more: the conservative one first,
+// likely because it scans the bytes of every block for pointers (the checker
+// fills blocks with a pattern), where the precise one skips []byte.
+func TestTinyGoHeapsOOM(t *testing.T) {
+	s, err := scenarios.Lookup("churn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace := s.Trace(true)
+	lab := newLab(t)
+	for _, tc := range []struct {
+		name  string
+		limit uint32
+		op    int
+	}{
+		{"tinygo-leaking", 32, 8568}, {"tinygo-conservative", 16, 5372}, {"tinygo-precise", 16, 6069},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := loadBaseline(t, tc.name)
+			e, err := lab.MeasureExact(context.Background(), g, s.Name, trace, harness.Config{}, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.OOM == nil {
+				t.Fatalf("no OOM under %d pages (%d pages at the end)", tc.limit, e.PeakPages)
+			}
+			t.Logf("OOM at op %d, %d bytes live, trap %q", e.OOM.Op, e.OOM.LiveBytes, e.OOM.Trap)
+			if e.OOM.Op != tc.op || e.OOM.Trap == "" {
+				t.Errorf("OOM at op %d (trap %q), want a trap at op %d", e.OOM.Op, e.OOM.Trap, tc.op)
+			}
 		})
 	}
 }

@@ -18,6 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=$here/out
 cache=$here/cache
 all=(dlmalloc rust-std tlsf as-stub emmalloc go-runtime)
+all+=(tinygo-leaking tinygo-conservative tinygo-precise) # TinyGo's heaps, by collector
 
 log() { echo "build.sh: $*" >&2; }
 
@@ -200,6 +201,40 @@ recipe_go-runtime() {
 		GOTOOLCHAIN=local GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 GOFLAGS= \
 			go build -buildmode=c-shared -trimpath -buildvcs=false -ldflags=-s -o "$1" .)
 }
+
+# The TinyGo heaps: go-runtime's source, one build per collector, with TinyGo
+# 0.33 from ../tinygo/toolchain.sh, which builds it where missing (wasm-unknown
+# needs its initheap.patch for these). -opt=2 as the TinyGo twins; the rest is
+# TinyGo's default for wasm-unknown (64 KiB stack, heap doubling as it grows).
+tinygo=
+need_tinygo() {
+	[ -n "$tinygo" ] && return 0
+	local errf status
+	errf=$(mktemp)
+	tinygo=$("$here/../tinygo/toolchain.sh" 2>"$errf")
+	status=$?
+	cat "$errf" >&2
+	reason=$(sed -n 's/^skipped tinygo: //p' "$errf")
+	rm -f "$errf"
+	if [ $status -ne 0 ]; then
+		tinygo=
+		[ $status -eq 2 ] && [ -n "$reason" ] && return 2
+		return 1
+	fi
+	tinygover=$(cat "$(dirname "$tinygo")/toolchain.txt")
+}
+
+# tinygo_heap OUT GC builds the TinyGo heap baseline with collector GC.
+tinygo_heap() {
+	need_tinygo || return
+	local flags=(-target=wasm-unknown -gc="$2" -scheduler=none -opt=2 -no-debug -panic=trap)
+	toolchain="$tinygover ${flags[*]}"
+	(cd "$here/goruntime" && "$tinygo" build "${flags[@]}" -o "$1" .)
+}
+
+recipe_tinygo-leaking() { tinygo_heap "$1" leaking; }
+recipe_tinygo-conservative() { tinygo_heap "$1" conservative; }
+recipe_tinygo-precise() { tinygo_heap "$1" precise; }
 
 mkdir -p "$out"
 failed=()

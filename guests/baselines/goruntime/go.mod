@@ -1,3 +1,3 @@
 module github.com/alloclab/alloclab/guests/baselines/goruntime
 
-go 1.24
+go 1.22

@@ -7,7 +7,13 @@
 // size, its heap metadata and the collector's headroom. Go zeroes every block and
 // throws "out of memory" (the module exits) instead of returning 0.
 //
-// It has its own go.mod so that the lab's module does not compile it.
+// TinyGo compiles the same source for the TinyGo heap baselines (build.sh:
+// tinygo-leaking, tinygo-conservative, tinygo-precise), for wasm-unknown, through
+// the //export lines (TinyGo 0.33 has no go:wasmexport; Go ignores them). TinyGo
+// zeroes every block too, and on out of memory panics, a trap with -panic=trap.
+//
+// It has its own go.mod so that the lab's module does not compile it; its go line
+// is 1.22 because TinyGo 0.33 runs on Go 1.19 to 1.23.
 package main
 
 import "unsafe"
@@ -15,12 +21,8 @@ import "unsafe"
 // live maps each block's address to the slice that holds it.
 var live = map[uint32][]byte{}
 
-// minAlign is the alignment of every Go heap object of 16 bytes or more on wasm.
-// Smaller pointer-free objects share 16-byte blocks (the tiny allocator), each
-// aligned by its size: to 8 when the size is a multiple of 8, else to 4, else 2.
-const minAlign = 8
-
 //go:wasmexport alloc
+//export alloc
 func alloc(size, align uint32) uint32 {
 	if align <= minAlign {
 		// Round the size up to a multiple of align, which the tiny allocator honours.
@@ -37,11 +39,13 @@ func alloc(size, align uint32) uint32 {
 }
 
 //go:wasmexport free
+//export free
 func free(ptr, size, align uint32) {
 	delete(live, ptr)
 }
 
 //go:wasmexport realloc
+//export realloc
 func realloc(ptr, oldSize, align, newSize uint32) uint32 {
 	old := live[ptr]
 	p := alloc(newSize, align)
