@@ -88,15 +88,25 @@ func TestFaultyFails(t *testing.T) {
 	}
 }
 
-// BenchmarkAlloc measures both guests on two scenarios; benchstat -col /guest
-// compares them.
+// BenchmarkAlloc measures both guests on two scenarios, and on churn under a
+// 256 KiB out-of-memory limit, which it outgrows: the oom-op, oom-live-bytes and
+// oom-live/limit metrics say where each ran out. benchstat -col /guest compares
+// the guests.
 func BenchmarkAlloc(b *testing.B) {
-	for _, scenario := range []string{"churn", "trace-sqlite3"} {
-		b.Run("scenario="+scenario+"/guest=pool", func(b *testing.B) {
-			alloclabtest.Benchmark(b, pool(), scenario, alloclabtest.Name("pool"))
+	benches := []struct {
+		name, scenario string
+		opts           []alloclabtest.Option
+	}{
+		{"scenario=churn", "churn", nil},
+		{"scenario=trace-sqlite3", "trace-sqlite3", nil},
+		{"scenario=churn/oom-limit=256KiB", "churn", []alloclabtest.Option{alloclabtest.OOMLimit(4)}},
+	}
+	for _, bc := range benches {
+		b.Run(bc.name+"/guest=pool", func(b *testing.B) {
+			alloclabtest.Benchmark(b, pool(), bc.scenario, append(bc.opts, alloclabtest.Name("pool"))...)
 		})
-		b.Run("scenario="+scenario+"/guest=dlmalloc", func(b *testing.B) {
-			alloclabtest.Benchmark(b, dlmalloc(b), scenario, alloclabtest.Name("dlmalloc"))
+		b.Run(bc.name+"/guest=dlmalloc", func(b *testing.B) {
+			alloclabtest.Benchmark(b, dlmalloc(b), bc.scenario, append(bc.opts, alloclabtest.Name("dlmalloc"))...)
 		})
 	}
 }
