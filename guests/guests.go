@@ -96,3 +96,16 @@ func Twin(name string) string {
 	}
 	return ""
 }
+
+// Lookup returns the lab's guest named name: one of All, or Floor.
+func Lookup(name string) (Guest, bool) {
+	for _, g := range All {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	if name == Floor.Name {
+		return Floor, true
+	}
+	return Guest{}, false
+}

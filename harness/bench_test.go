@@ -6,13 +6,16 @@ import (
 
 	"github.com/alloclab/alloclab/guests"
 	"github.com/alloclab/alloclab/harness/internal/replay"
-	"github.com/alloclab/alloclab/scenarios"
 	"github.com/alloclab/alloclab/trace"
 )
 
 // The lab's own overhead, per op: go test -bench . ./harness
+//
+// FloorBench is exported for BenchmarkFloor in scenarios_test.go (package
+// harness_test), which gets the churn trace from package scenarios:
+// package harness cannot import scenarios, which imports it.
 
-func floorInstance(b *testing.B, lab *Lab) (*instance, *trace.Trace) {
+func floorInstance(b *testing.B, lab *Lab) *instance {
 	b.Helper()
 	g, err := NewGuest(guests.Floor.Name, guests.Floor.Wasm)
 	if err != nil {
@@ -24,18 +27,18 @@ func floorInstance(b *testing.B, lab *Lab) (*instance, *trace.Trace) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { inst.close(context.Background()) })
-	sc, _ := scenarios.Lookup("churn")
-	return inst, sc.Trace(true)
+	return inst
 }
 
-// BenchmarkFloor times the floor guest, op by op of the churn trace, in each mode:
-// what the driver loop (replay) or a wazero call (host) costs per op.
-func BenchmarkFloor(b *testing.B) {
+// FloorBench times the floor guest, op by op of t, in each mode: what the driver
+// loop (replay) or a wazero call (host) costs per op. BenchmarkFloor (package
+// harness_test, which can import scenarios) runs it on the churn trace.
+func FloorBench(b *testing.B, t *trace.Trace) {
 	ctx := context.Background()
 	b.Run("mode=replay", func(b *testing.B) {
 		lab := NewLab()
 		defer lab.Close(ctx)
-		inst, t := floorInstance(b, lab)
+		inst := floorInstance(b, lab)
 		dm := inst.driver.ExportedMemory("memory")
 		base := uint32(t.Slots) * 4
 		need := uint64(base) + uint64(len(t.Ops))*replay.OpBytes
@@ -57,7 +60,7 @@ func BenchmarkFloor(b *testing.B) {
 	b.Run("mode=host", func(b *testing.B) {
 		lab := NewLab()
 		defer lab.Close(ctx)
-		inst, _ := floorInstance(b, lab)
+		inst := floorInstance(b, lab)
 		stack := make([]uint64, 4)
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
@@ -74,32 +77,11 @@ func BenchmarkEmptyCall(b *testing.B) {
 	ctx := context.Background()
 	lab := NewLab()
 	defer lab.Close(ctx)
-	inst, _ := floorInstance(b, lab)
+	inst := floorInstance(b, lab)
 	nop := inst.driver.ExportedFunction("nop")
 	stack := make([]uint64, 1)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		_ = nop.CallWithStack(ctx, stack)
-	}
-}
-
-// BenchmarkCheckedPass times a whole checked pass of the short churn trace against
-// pool, per op: the price of the checker, instantiation included.
-func BenchmarkCheckedPass(b *testing.B) {
-	ctx := context.Background()
-	lab := NewLab()
-	defer lab.Close(ctx)
-	g, _ := NewGuest("pool", guests.All[3].Wasm)
-	sc, _ := scenarios.Lookup("churn")
-	t := sc.Trace(true)
-	for _, mode := range []Mode{Replay, Host} {
-		b.Run("mode="+string(mode), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				if _, err := lab.Run(ctx, g, "churn", t, Config{Mode: mode, Check: true}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(t.Ops)), "ns/checked-op")
-		})
 	}
 }

@@ -97,8 +97,5 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// ParsePolicy returns the memory policy named s: default, capacity-from-max or mmap.
-func ParsePolicy(s string) (MemoryPolicy, error) { return hostmem.ParsePolicy(s) }
-
 // GrowStats counts a guest's memory.grow calls and the time the host spent on them.
 type GrowStats = hostmem.Stats

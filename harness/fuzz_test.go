@@ -58,9 +58,7 @@ func randomTrace(seed uint64, n int) *trace.Trace {
 			b.Alloc(size, 1<<r.IntN(13))
 		}
 	}
-	for b.Live() > 0 {
-		b.Free(b.LiveSlot(0))
-	}
+	b.FreeAll()
 	return b.Trace()
 }
 

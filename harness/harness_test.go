@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/alloclab/alloclab/guests"
-	"github.com/alloclab/alloclab/scenarios"
 	"github.com/alloclab/alloclab/trace"
 )
 
@@ -163,9 +162,9 @@ func TestLeakCheck(t *testing.T) {
 		lost uint64
 	}{
 		{leaky, 2 * 65520},
-		{mustGuest(t, guests.All[1]), 0},          // freelist
-		{mustGuest(t, guests.All[3]), 0},          // pool
-		{mustGuest(t, guests.All[0]), 20 * 65520}, // bump reuses nothing
+		{labGuest(t, "freelist"), 0},
+		{labGuest(t, "pool"), 0},
+		{labGuest(t, "bump"), 20 * 65520}, // reuses nothing
 	}
 	for _, tc := range tests {
 		for _, mode := range modes {
@@ -180,8 +179,14 @@ func TestLeakCheck(t *testing.T) {
 	}
 }
 
-func mustGuest(t *testing.T, b guests.Guest) *Guest {
+// labGuest returns the lab's guest named name. (Tests outside package harness use
+// package labtest, which imports harness.)
+func labGuest(t testing.TB, name string) *Guest {
 	t.Helper()
+	b, ok := guests.Lookup(name)
+	if !ok {
+		t.Fatalf("no lab guest named %q", name)
+	}
 	g, err := NewGuest(b.Name, b.Wasm)
 	if err != nil {
 		t.Fatal(err)
@@ -235,43 +240,6 @@ func TestShims(t *testing.T) {
 	}
 }
 
-// TestGuestsPassScenarios runs every guest of the lab through the checker on the
-// short version of every scenario in both modes, which must agree on every exact
-// metric, heap maps and utilisation samples included.
-func TestGuestsPassScenarios(t *testing.T) {
-	lab := newLab(t)
-	for _, sc := range scenarios.All {
-		trace := sc.Trace(true)
-		for _, b := range guests.All {
-			t.Run(sc.Name+"/"+b.Name, func(t *testing.T) {
-				testBothModes(t, lab, b, sc, trace)
-			})
-		}
-	}
-}
-
-func testBothModes(t *testing.T, lab *Lab, b guests.Guest, sc *scenarios.Scenario, trace *trace.Trace) {
-	g, err := NewGuest(b.Name, b.Wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var first *Exact
-	for _, mode := range modes {
-		e, err := lab.MeasureExact(context.Background(), g, sc.Name, trace, Config{Mode: mode}, DefaultOOMLimitPages)
-		if err != nil {
-			t.Fatalf("%s: %v", mode, err)
-		}
-		if e.PeakLiveBytes != trace.Stats().PeakLiveBytes {
-			t.Errorf("%s: peak live bytes %d, want the trace's %d", mode, e.PeakLiveBytes, trace.Stats().PeakLiveBytes)
-		}
-		if first == nil {
-			first = e
-		} else if !sameExact(first, e) {
-			t.Errorf("replay and host disagree:\nreplay %+v\nhost   %+v", *first, *e)
-		}
-	}
-}
-
 // sameExact compares every exact metric of a and b.
 func sameExact(a, b *Exact) bool {
 	return reflect.DeepEqual(a, b)
@@ -302,27 +270,5 @@ func TestNewGuestRefusesBadModules(t *testing.T) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
 		})
-	}
-}
-
-// TestEngines checks wazero's interpreter gives the same exact metrics as its
-// compiler, the default.
-func TestEngines(t *testing.T) {
-	lab := newLab(t)
-	sc, _ := scenarios.Lookup("random-actions")
-	g, err := NewGuest(guests.All[1].Name, guests.All[1].Wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []*Exact
-	for _, engine := range []Engine{Compiler, Interpreter} {
-		e, err := lab.MeasureExact(context.Background(), g, sc.Name, sc.Trace(true), Config{Engine: engine}, DefaultOOMLimitPages)
-		if err != nil {
-			t.Fatalf("%s: %v", engine, err)
-		}
-		got = append(got, e)
-	}
-	if !sameExact(got[0], got[1]) {
-		t.Errorf("compiler and interpreter disagree:\n%+v\n%+v", *got[0], *got[1])
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sync"
 
+	"github.com/alloclab/alloclab/harness"
 	"github.com/alloclab/alloclab/trace"
 )
 
@@ -21,7 +22,7 @@ import (
 type Scenario struct {
 	Name    string
 	Models  string // the program whose allocation behaviour it models
-	Favours string // the strategy it should favour, and what the lab found
+	Favours string // the strategy it should favour: no measured numbers, which go stale
 	Params  string // its parameters, full and -short
 	// Generate builds the trace; short gives the smaller version used by tests.
 	Generate func(short bool) *trace.Trace
@@ -30,8 +31,8 @@ type Scenario struct {
 	MarkUnit string
 	// Variants, if any, run the scenario several ways; each is a benchmark of its own.
 	Variants []Variant
-	// Modes, if set, limits the harness modes the scenario runs in ("replay", "host").
-	Modes []string
+	// Modes, if set, limits the harness modes the scenario runs in.
+	Modes []harness.Mode
 }
 
 // Variant is one way of running a scenario.
@@ -48,8 +49,9 @@ type Variant struct {
 	// they time memory.grow; by default they start with the memory the checked
 	// pass ended with and time the allocator's own work.
 	GrowInTimedRuns bool
-	// Policy names how the host backs linear memory (see harness.MemoryPolicy).
-	Policy string
+	// Policy, if set, is how the host backs linear memory; the passes then
+	// measure the host process's memory too.
+	Policy harness.MemoryPolicy
 	// SkipOOM skips the out-of-memory pass, for variants about something else.
 	SkipOOM bool
 }
@@ -149,7 +151,7 @@ var All = []*Scenario{
 		Generate: preallocVsGrow,
 		Variants: preallocVariants(),
 		// What it measures is the host's growth, the same however the ops are called.
-		Modes: []string{"replay"},
+		Modes: []harness.Mode{harness.Replay},
 	},
 	{
 		Name: "oom-sweep",
@@ -446,9 +448,9 @@ func preallocVsGrow(short bool) *trace.Trace {
 func preallocVariants() []Variant {
 	var vs []Variant
 	for _, memory := range []string{"prealloc", "grow"} {
-		for _, policy := range []string{"default", "capacity-from-max", "mmap"} {
+		for _, policy := range []harness.MemoryPolicy{harness.PolicyDefault, harness.PolicyCapacityFromMax, harness.PolicyMmap} {
 			vs = append(vs, Variant{
-				Name:            "memory=" + memory + "/policy=" + policy,
+				Name:            "memory=" + memory + "/policy=" + string(policy),
 				LimitPages:      8192, // twice what the blocks need: room for allocator overhead
 				Prealloc:        memory == "prealloc",
 				GrowInTimedRuns: memory == "grow",

@@ -37,12 +37,9 @@ func init() {
 				"database and grow to a 20.6 MB peak, while most small blocks live a few ops (median "+
 				"8). A fifth of the ops are reallocs, two growing for each one shrinking, up to 1 MiB. "+
 				"Everything is freed at exit.",
-			"allocators that reuse freed memory under a large long-lived heap. In a first run "+
-				"(count 1, this machine) freelist packed it tightest (heap/live 1.04) but was the "+
-				"slowest (about 80 ns/op); pool took about 55 ns/op at heap/live 1.8; bump and arena "+
-				"reached 3.6 to 3.8 times the live bytes. The peak exceeds the default 16 MiB OOM "+
-				"limit, so every guest reports an OOM point: freelist with 98% of the limit live, the "+
-				"others 51 to 58%."),
+			"allocators that reuse freed memory under a large long-lived heap. The peak exceeds "+
+				"the default 16 MiB OOM limit, so every guest reports an OOM point: the share of the "+
+				"limit live then says how much of its memory each could use."),
 		shipped("trace-python3", python3Trace,
 			"CPython 3.11.2 with PYTHONMALLOC=malloc (every object through malloc, not pymalloc's "+
 				"arenas) starting up and running traces/python3.py: 3000 records built as dicts, "+
@@ -51,10 +48,7 @@ func init() {
 				"die at the next op, the median block lives about 5500 ops, and start-up's modules and "+
 				"types live to the end. Reallocs (4% of ops) mostly shrink. 475 blocks are still live "+
 				"at exit.",
-			"size-class allocators with fast small-block reuse. In a first run (count 1, this "+
-				"machine) pool was the fastest guest that reuses memory (about 21 ns/op, heap/live "+
-				"1.24); freelist kept heap/live 1.28 at about 64 ns/op; bump and arena reached about 3 "+
-				"times the live bytes."),
+			"size-class allocators with fast small-block reuse."),
 		shipped("trace-perl", perlTrace,
 			"Perl 5.36.0 running traces/perl.pl: builds a 6000-line document by appending to a "+
 				"string, counts words in a hash, sorts them and rewrites every line with a regex. "+
@@ -62,10 +56,7 @@ func init() {
 				"string bodies and hash entries: 10 B (41% of allocs) and 48 B (38%). 9% of ops are "+
 				"reallocs, nearly all growing a string; the document grows to 500 KB by realloc. 2368 "+
 				"blocks are still live at exit.",
-			"allocators that keep tiny blocks apart from growing ones. In a first run (count 1, "+
-				"this machine) pool kept heap/live at 1.23 at about 20 ns/op, while freelist fragmented "+
-				"(heap/live 2.8, about 80 ns/op) and ran out of memory under the 16 MiB OOM limit with "+
-				"a third of it live; bump and arena reached 6.4 to 7.2 times the live bytes."),
+			"allocators that keep tiny blocks apart from growing ones."),
 		shipped("trace-cc1", cc1Trace,
 			"GCC 12.2's compiler proper (cc1, under gcc -O2 -c) compiling "+
 				"cmd/alloclab/testdata/trace/allocs.c. GCC keeps its trees in garbage-collected pages "+
@@ -73,10 +64,7 @@ func init() {
 				"up to 128 KiB (16, 24 and 56 B about 9% of allocs each, 104 B 8%, 8032-byte chunks "+
 				"6%, 11% above 1 KiB). Most blocks die young (median 6 ops), 28 MB are allocated for "+
 				"a 3.1 MB peak, and 3577 blocks are never freed: cc1 exits without tearing down.",
-			"general-purpose allocators that reuse freed blocks of every size. In a first run "+
-				"(count 1, this machine) pool (heap/live 1.10, about 17 ns/op) and freelist (1.18, "+
-				"about 73 ns/op) stayed near the live bytes; bump and arena reached 9 to 10 times "+
-				"them and ran out of memory under the 16 MiB OOM limit with 5% of it live."),
+			"general-purpose allocators that reuse freed blocks of every size."),
 	)
 }
 

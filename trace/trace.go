@@ -265,8 +265,6 @@ func Alignments() *Trace {
 			b.Realloc(s, 1+uint32(r.IntN(6000)))
 		}
 	}
-	for b.Live() > 0 {
-		b.Free(b.LiveSlot(0))
-	}
+	b.FreeAll()
 	return b.Trace()
 }

@@ -152,7 +152,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 			for _, v := range variants {
 				for _, g := range gs {
 					for _, mode := range modes {
-						if len(sc.Modes) > 0 && !slices.Contains(sc.Modes, string(mode)) {
+						if len(sc.Modes) > 0 && !slices.Contains(sc.Modes, mode) {
 							continue
 						}
 						index++
@@ -233,18 +233,15 @@ func (s *suite) bench(ctx context.Context, sc *scenarios.Scenario, v scenarios.V
 		return nil
 	}
 	t := sc.Trace(s.opts.short)
-	cfg, oomLimit, err := variantConfig(v, s.engine, mode, uint32(s.opts.limit), uint32(s.opts.oomLimit))
-	if err != nil {
-		return err
-	}
+	cfg, oomLimit := variantConfig(v, s.engine, mode, uint32(s.opts.limit), uint32(s.opts.oomLimit))
 	floor := g.Name == guests.Floor.Name
 	ek := exactKey{g.Name, sc.Name, mode, v}
 	ek.v.Name, ek.v.Policy = "", ""
 	e := s.exact[ek]
 	if e == nil && !floor {
 		start := time.Now()
-		e, err = measureExact(ctx, s.lab, g, label, t, cfg, v, s.opts.timeout, oomLimit)
-		if err != nil {
+		var err error
+		if e, err = measureExact(ctx, s.lab, g, label, t, cfg, v, s.opts.timeout, oomLimit); err != nil {
 			return fail(err)
 		}
 		s.exact[ek] = e
@@ -302,7 +299,7 @@ func parseShard(s string) (i, n int, err error) {
 
 // variantConfig returns the configuration of a scenario variant's passes and its
 // out-of-memory limit.
-func variantConfig(v scenarios.Variant, engine harness.Engine, mode harness.Mode, limit, oomLimit uint32) (harness.Config, uint32, error) {
+func variantConfig(v scenarios.Variant, engine harness.Engine, mode harness.Mode, limit, oomLimit uint32) (harness.Config, uint32) {
 	cfg := harness.Config{Engine: engine, Mode: mode, MemoryLimitPages: limit}
 	if v.LimitPages != 0 {
 		cfg.MemoryLimitPages = v.LimitPages
@@ -314,13 +311,9 @@ func variantConfig(v scenarios.Variant, engine harness.Engine, mode harness.Mode
 		oomLimit = 0
 	}
 	if v.Policy != "" {
-		p, err := harness.ParsePolicy(v.Policy)
-		if err != nil {
-			return cfg, 0, fmt.Errorf("variant %s: %w", v.Name, err)
-		}
-		cfg.Policy, cfg.MeasureHost = p, true
+		cfg.Policy, cfg.MeasureHost = v.Policy, true
 	}
-	return cfg, oomLimit, nil
+	return cfg, oomLimit
 }
 
 // measureExact runs the checked passes. A pre-allocating variant first learns the

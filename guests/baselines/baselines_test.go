@@ -2,14 +2,11 @@ package baselines
 
 import (
 	"context"
-	"errors"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/alloclab/alloclab/harness"
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/internal/labtest"
 	"github.com/alloclab/alloclab/trace"
 )
 
@@ -23,19 +20,7 @@ var modes = []harness.Mode{harness.Replay, harness.Host}
 // the test when it has not been built.
 func loadBaseline(t *testing.T, name string) *harness.Guest {
 	t.Helper()
-	path := filepath.Join("out", name+".wasm")
-	wasm, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("%s is not built: run guests/baselines/build.sh %s", path, name)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := harness.NewGuest(name, wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
+	return labtest.File(t, filepath.Join("out", name+".wasm"), true, "run guests/baselines/build.sh "+name)
 }
 
 // checkTrace runs t through the checker in both modes with no out-of-memory
@@ -57,23 +42,13 @@ func checkTrace(t *testing.T, lab *harness.Lab, g *harness.Guest, scenario strin
 	}
 }
 
-func newLab(t *testing.T) *harness.Lab {
-	lab := harness.NewLab()
-	t.Cleanup(func() { lab.Close(context.Background()) })
-	return lab
-}
-
 // TestBaselines runs each built baseline through the checker on the churn scenario.
 func TestBaselines(t *testing.T) {
-	s, err := scenarios.Lookup("churn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	trace := s.Trace(true)
-	lab := newLab(t)
+	trace := labtest.Short(t, "churn")
+	lab := labtest.Lab(t)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			checkTrace(t, lab, loadBaseline(t, name), s.Name, trace)
+			checkTrace(t, lab, loadBaseline(t, name), "churn", trace)
 		})
 	}
 }
@@ -83,26 +58,11 @@ func TestBaselines(t *testing.T) {
 // wrappers' own alignment code (over-allocation in tlsf and go-runtime, Go's
 // tiny objects) is what it checks.
 func TestBaselinesAlignment(t *testing.T) {
-	r := rand.New(rand.NewPCG(4096, 1))
-	var b trace.Builder
-	for b.Len() < 4000 {
-		switch n, p := b.Live(), r.IntN(10); {
-		case n > 0 && p < 3:
-			b.Free(b.LiveSlot(r.IntN(n)))
-		case n > 0 && p < 5:
-			b.Realloc(b.LiveSlot(r.IntN(n)), uint32(1+r.IntN(5000)))
-		default:
-			b.Alloc(uint32(1+r.IntN(5000)), 1<<r.IntN(13))
-		}
-	}
-	for b.Live() > 0 {
-		b.Free(b.LiveSlot(b.Live() - 1))
-	}
-	trace := b.Trace()
-	lab := newLab(t)
+	tr := trace.Alignments()
+	lab := labtest.Lab(t)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			checkTrace(t, lab, loadBaseline(t, name), "alignment", trace)
+			checkTrace(t, lab, loadBaseline(t, name), "alignment", tr)
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/alloclab/alloclab/guests"
 	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/internal/labtest"
 )
 
 // goid returns the current goroutine's id, from its stack header.
@@ -93,10 +94,10 @@ func collectUntil(t *testing.T, o *Owner, maxGCs int, done func() bool) int {
 // live and intact (no use after free); closing a handle cancels its cleanup.
 func TestCleanupFreesCollectedHandles(t *testing.T) {
 	ctx := context.Background()
-	lab := newLab(t)
+	lab := labtest.Lab(t)
 	for _, bg := range guests.All {
 		t.Run(bg.Name, func(t *testing.T) {
-			c := NewChecker(instantiate(t, lab, labGuest(t, bg)))
+			c := NewChecker(instantiate(t, lab, labtest.Guest(t, bg.Name)))
 			guard := &ownerGoroutine{Guest: c, id: goid()}
 			o := NewOwner(guard)
 			verified := 0
@@ -206,8 +207,8 @@ func TestCleanupFreesCollectedHandles(t *testing.T) {
 // would: the second is refused with an error and never reaches the guest.
 func TestOwnerRefusesSecondFree(t *testing.T) {
 	ctx := context.Background()
-	lab := newLab(t)
-	c := NewChecker(instantiate(t, lab, labGuest(t, guests.All[3])))
+	lab := labtest.Lab(t)
+	c := NewChecker(instantiate(t, lab, labtest.Guest(t, "pool")))
 	o := NewOwner(c)
 	h, err := o.New(ctx, 100, 8, false)
 	if err != nil {
@@ -240,7 +241,7 @@ func TestOwnerRefusesSecondFree(t *testing.T) {
 // of the sizes the scenario drew.
 func TestRunHandlesLeaks(t *testing.T) {
 	ctx := context.Background()
-	lab := newLab(t)
+	lab := labtest.Lab(t)
 	const objects = 1000
 	rng := rand.New(rand.NewPCG(handleSeed, handleSeedHigh))
 	logLo, logHi := math.Log(HandleMinSize), math.Log(HandleMaxSize+1)
@@ -252,7 +253,7 @@ func TestRunHandlesLeaks(t *testing.T) {
 	for _, bg := range guests.All {
 		for _, way := range HandleWays {
 			t.Run(bg.Name+"/"+string(way), func(t *testing.T) {
-				c := NewChecker(instantiate(t, lab, labGuest(t, bg)))
+				c := NewChecker(instantiate(t, lab, labtest.Guest(t, bg.Name)))
 				r, err := RunHandles(ctx, c, way, objects)
 				if err != nil {
 					t.Fatal(err)

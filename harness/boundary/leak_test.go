@@ -8,6 +8,7 @@ import (
 
 	"github.com/alloclab/alloclab/guests"
 	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/internal/labtest"
 )
 
 // leaky loads testdata/leaky.wasm: an allocator whose free loses every 10th block.
@@ -69,7 +70,7 @@ func runLeakWorkload(t *testing.T, c *Checker, sizes []uint32) {
 // TestLeakCheckFindsWhatLeakyLost runs each workload on the leaky fixture and
 // checks LeakCheck finds exactly the bytes it lost, with the page it holds.
 func TestLeakCheckFindsWhatLeakyLost(t *testing.T) {
-	lab := newLab(t)
+	lab := labtest.Lab(t)
 	g := leaky(t)
 	for _, w := range leakWorkloads {
 		t.Run(w.name, func(t *testing.T) {
@@ -101,11 +102,11 @@ func TestLeakCheckFindsWhatLeakyLost(t *testing.T) {
 // reuse freed memory lose nothing; bump, whose free does nothing, loses what
 // does not fit in the slack of its memory.
 func TestLeakCheckLabGuests(t *testing.T) {
-	lab := newLab(t)
+	lab := labtest.Lab(t)
 	for _, bg := range guests.All {
 		for _, w := range leakWorkloads {
 			t.Run(bg.Name+"/"+w.name, func(t *testing.T) {
-				inst := instantiate(t, lab, labGuest(t, bg))
+				inst := instantiate(t, lab, labtest.Guest(t, bg.Name))
 				c := NewChecker(inst)
 				runLeakWorkload(t, c, w.sizes)
 				l, err := c.LeakCheck(context.Background())
@@ -130,8 +131,8 @@ func TestLeakCheckLabGuests(t *testing.T) {
 
 // TestLeakCheckNeedsEverythingFreed refuses to probe while blocks are live.
 func TestLeakCheckNeedsEverythingFreed(t *testing.T) {
-	lab := newLab(t)
-	c := NewChecker(instantiate(t, lab, labGuest(t, guests.All[3])))
+	lab := labtest.Lab(t)
+	c := NewChecker(instantiate(t, lab, labtest.Guest(t, "pool")))
 	if _, err := c.Alloc(context.Background(), 64, 8); err != nil {
 		t.Fatal(err)
 	}

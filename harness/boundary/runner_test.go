@@ -7,22 +7,8 @@ import (
 
 	"github.com/alloclab/alloclab/guests"
 	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/internal/labtest"
 )
-
-func newLab(t *testing.T) *harness.Lab {
-	lab := harness.NewLab()
-	t.Cleanup(func() { lab.Close(context.Background()) })
-	return lab
-}
-
-func labGuest(t *testing.T, g guests.Guest) *harness.Guest {
-	t.Helper()
-	hg, err := harness.NewGuest(g.Name, g.Wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hg
-}
 
 // TestEveryGuestRunsTheScenarios runs the three scenarios, short, twice against
 // every lab guest, and the floor (boundary-copy's timed lines only), and checks
@@ -30,14 +16,14 @@ func labGuest(t *testing.T, g guests.Guest) *harness.Guest {
 // metrics are the same in both counts.
 func TestEveryGuestRunsTheScenarios(t *testing.T) {
 	ctx := context.Background()
-	r := NewRunner(newLab(t), harness.Compiler, true, 0)
+	r := NewRunner(labtest.Lab(t), harness.Compiler, true, 0)
 	var sizes uint64
 	for _, s := range Sizes {
 		sizes += uint64(s)
 	}
 	for _, bg := range append(slices.Clip(guests.All), guests.Floor) {
 		t.Run(bg.Name, func(t *testing.T) {
-			g := labGuest(t, bg)
+			g := labtest.Guest(t, bg.Name)
 			floor := bg.Name == guests.Floor.Name
 			var counts [2]map[string]*Result
 			for c := range counts {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/alloclab/alloclab/guests"
 	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/internal/labtest"
 )
 
 // growable instantiates testdata/growable.wasm (memory of 1 page, max 16) on a
@@ -126,13 +127,13 @@ func TestViewGuardArguments(t *testing.T) {
 // and mmap none is.
 func TestStaleViewLabPolicies(t *testing.T) {
 	ctx := context.Background()
-	lab := newLab(t)
+	lab := labtest.Lab(t)
 	var total uint64
 	for _, s := range Sizes {
 		total += uint64(s)
 	}
 	for _, bg := range guests.All {
-		g := labGuest(t, bg)
+		g := labtest.Guest(t, bg.Name)
 		for _, policy := range StaleViewPolicies {
 			t.Run(bg.Name+"/"+string(policy), func(t *testing.T) {
 				inst, err := lab.Instantiate(ctx, g, harness.Config{Policy: policy, MemoryLimitPages: StaleViewLimitPages})
