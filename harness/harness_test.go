@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"os"
 	"reflect"
 	"strings"
@@ -270,5 +271,32 @@ func TestNewGuestRefusesBadModules(t *testing.T) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestOneLiveInstance checks a Lab refuses a second live instance with
+// ErrInstanceLive, a lab error and not a guest's Fault, and runs again once the
+// first is closed.
+func TestOneLiveInstance(t *testing.T) {
+	lab := newLab(t)
+	g := labGuest(t, "pool")
+	inst, err := lab.Instantiate(context.Background(), g, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := blocksTrace(10, 100)
+	_, err = lab.Run(context.Background(), g, "blocks", tr, Config{})
+	if !errors.Is(err, ErrInstanceLive) {
+		t.Fatalf("Run beside a live instance: got %v, want ErrInstanceLive", err)
+	}
+	if _, ok := err.(*Fault); ok {
+		t.Errorf("the error is a guest Fault: %v", err)
+	}
+	if _, err := lab.Instantiate(context.Background(), g, Config{Engine: Interpreter}); !errors.Is(err, ErrInstanceLive) {
+		t.Fatalf("Instantiate beside a live instance: got %v, want ErrInstanceLive", err)
+	}
+	inst.Close(context.Background())
+	if _, err := lab.Run(context.Background(), g, "blocks", tr, Config{}); err != nil {
+		t.Fatalf("Run after Close: %v", err)
 	}
 }

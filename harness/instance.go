@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tetratelabs/wazero/api"
@@ -17,10 +18,14 @@ type Instance struct {
 }
 
 // Instantiate instantiates g under cfg (engine, memory limit, initial pages and
-// host memory policy; the other fields do not apply). Close releases it.
+// host memory policy; the other fields do not apply). Close releases it; until
+// then the Lab runs nothing else (ErrInstanceLive).
 func (l *Lab) Instantiate(ctx context.Context, g *Guest, cfg Config) (*Instance, error) {
 	cfg = cfg.withDefaults()
 	inst, err := l.instantiate(ctx, l.runtime(ctx, cfg), g, cfg)
+	if errors.Is(err, ErrInstanceLive) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, &Fault{Guest: g.Name, Scenario: "instantiate", Op: -1, Err: err}
 	}

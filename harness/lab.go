@@ -10,18 +10,32 @@ package harness
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/alloclab/alloclab/trace"
 )
 
 // Lab owns the wazero runtimes the guests run in: one per engine and
-// interruptibility, each compiling a module once. A Lab is not safe for concurrent use.
+// interruptibility, each compiling a module once. A Lab is not safe for concurrent
+// use, and it runs one guest instance at a time: Run closes its instance before it
+// returns, and an Instance must be closed before the next Run or Instantiate, which
+// otherwise fail with ErrInstanceLive. Use a Lab per goroutine to run guests side
+// by side.
 type Lab struct {
 	cache    wazero.CompilationCache
 	runtimes map[runtimeKey]*labRuntime
+	live     bool                          // an instance is open
+	lowered  map[*trace.Trace]*trace.Trace // traces with resets lowered, by trace
 }
+
+// ErrInstanceLive is the error of a Run or Instantiate while another instance of
+// the same Lab is still open: a mistake of the caller, not a fault of the guest.
+var ErrInstanceLive = errors.New("harness: the lab already has a live instance; close it first (a Lab runs one instance at a time)")
 
 type runtimeKey struct {
 	engine        Engine
@@ -36,7 +50,7 @@ type labRuntime struct {
 
 // NewLab returns an empty lab; Close releases it.
 func NewLab() *Lab {
-	return &Lab{cache: wazero.NewCompilationCache(), runtimes: map[runtimeKey]*labRuntime{}}
+	return &Lab{cache: wazero.NewCompilationCache(), runtimes: map[runtimeKey]*labRuntime{}, lowered: map[*trace.Trace]*trace.Trace{}}
 }
 
 // Close closes every runtime the lab made.
@@ -45,6 +59,7 @@ func (l *Lab) Close(ctx context.Context) error {
 		r.rt.Close(ctx)
 		delete(l.runtimes, k)
 	}
+	clear(l.lowered)
 	return l.cache.Close(ctx)
 }
 
@@ -88,4 +103,18 @@ func (r *labRuntime) provideWASI(ctx context.Context) error {
 	}
 	r.wasi = true
 	return nil
+}
+
+// lowering returns t with resets lowered to frees (for guests without reset),
+// computed once per trace for the Lab's life.
+func (l *Lab) lowering(t *trace.Trace) *trace.Trace {
+	if out, ok := l.lowered[t]; ok {
+		return out
+	}
+	out := t
+	if slices.ContainsFunc(t.Ops, func(op trace.Op) bool { return op.Kind == trace.Reset }) {
+		out = t.LowerResets()
+	}
+	l.lowered[t] = out
+	return out
 }

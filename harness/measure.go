@@ -71,7 +71,7 @@ func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *tr
 		limit := cfg.withDefaults().MemoryLimitPages
 		op := t.Ops[p.OOM.Op]
 		if !g.HasReset {
-			op = lowered(t).Ops[p.OOM.Op]
+			op = l.lowering(t).Ops[p.OOM.Op]
 		}
 		return nil, &Fault{Guest: g.Name, Scenario: scenario, Op: p.OOM.Op,
 			Err: fmt.Errorf("%v of %d bytes aligned to %d failed with %d bytes live and memory at %d of its %d-page limit",

@@ -104,7 +104,7 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *trace.Trace
 	cfg = cfg.withDefaults()
 	fault := func(op int, err error) error { return &Fault{Guest: g.Name, Scenario: scenario, Op: op, Err: err} }
 	if !g.HasReset {
-		t = lowered(t)
+		t = l.lowering(t)
 	}
 	if cfg.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -119,6 +119,9 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *trace.Trace
 		rss = hostmem.PeakRSS()
 	}
 	inst, err := l.instantiate(ctx, r, g, cfg)
+	if errors.Is(err, ErrInstanceLive) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fault(-1, fmt.Errorf("instantiating: %w", err))
 	}
@@ -196,6 +199,7 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *trace.Trace
 
 // instance is one guest with what the driver needs beside it.
 type instance struct {
+	lab     *Lab         // whose one live instance this is, until closed
 	modules []api.Module // closed in reverse order
 	guest   api.Module
 	mem     api.Memory
@@ -230,7 +234,11 @@ func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Conf
 	// Timed passes touch the initial memory up front, to keep page faults out of
 	// the timing, except when the host's memory is measured: an embedder's fresh
 	// memory is not touched until used, and the peak should show that.
-	inst := &instance{grows: &hostmem.Allocator{Policy: cfg.Policy, LimitBytes: uint64(cfg.MemoryLimitPages) * PageSize,
+	if l.live {
+		return nil, ErrInstanceLive
+	}
+	l.live = true
+	inst := &instance{lab: l, grows: &hostmem.Allocator{Policy: cfg.Policy, LimitBytes: uint64(cfg.MemoryLimitPages) * PageSize,
 		Prefault: !cfg.MeasureHost}}
 	ok := false
 	defer func() {
@@ -312,6 +320,9 @@ func (inst *instance) close(ctx context.Context) {
 	}
 	inst.modules = nil
 	inst.grows.Close()
+	if inst.lab != nil {
+		inst.lab.live, inst.lab = false, nil
+	}
 }
 
 // pass is the state of one Run.

@@ -9,6 +9,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/alloclab/alloclab/harness/internal/bitmap"
+
+	"github.com/alloclab/alloclab/harness"
 )
 
 // Checker is a Guest that checks every call it passes on against a shadow set of
@@ -43,7 +45,7 @@ type checked struct {
 }
 
 // Block is a block's size and alignment.
-type Block struct{ Size, Align uint32 }
+type Block = harness.Block
 
 // NewChecker returns a checker passing calls on to g.
 func NewChecker(g Guest) *Checker {
@@ -133,7 +135,7 @@ func (c *Checker) liveSet() []Block {
 	}
 	es := make([]entry, 0, len(c.live))
 	for _, b := range c.live {
-		es = append(es, entry{b.seq, Block{b.size, b.align}})
+		es = append(es, entry{b.seq, Block{Size: b.size, Align: b.align}})
 	}
 	slices.SortFunc(es, func(x, y entry) int { return cmp.Compare(x.seq, y.seq) })
 	out := make([]Block, len(es))

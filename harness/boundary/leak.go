@@ -42,39 +42,30 @@ type Leak struct {
 func LeakCheck(ctx context.Context, g Guest, peak []Block) (*Leak, error) {
 	mem := g.Memory()
 	size0 := uint64(mem.Size())
-	l := &Leak{HeldPages: uint32(size0 / harness.PageSize)}
-	type block struct {
-		ptr uint32
-		b   Block
+	probe, ptrs, err := harness.ProbeLeak(peak, size0, func(size, align uint32) (uint32, error) {
+		return g.Alloc(ctx, size, align)
+	})
+	// Free what the probe got, newest first, and report the first error.
+	free := func() error {
+		var first error
+		for i := len(ptrs) - 1; i >= 0; i-- {
+			if ptrs[i] != 0 {
+				if err := g.Free(ctx, ptrs[i], peak[i].Size, peak[i].Align); err != nil && first == nil {
+					first = err
+				}
+			}
+		}
+		return first
 	}
-	got := make([]block, 0, len(peak))
-	defer func() {
-		for i := len(got) - 1; i >= 0; i-- {
-			_ = g.Free(ctx, got[i].ptr, got[i].b.Size, got[i].b.Align)
-		}
-	}()
-	for _, b := range peak {
-		p, err := g.Alloc(ctx, b.Size, b.Align)
-		if err != nil {
-			return nil, fmt.Errorf("leak check: %w", err)
-		}
-		l.ProbeBytes += uint64(b.Size)
-		l.ProbeBlocks++
-		if p == 0 || uint64(p)+uint64(b.Size) > size0 {
-			l.LostBytes += uint64(b.Size)
-			l.LostBlocks++
-		}
-		if p != 0 {
-			got = append(got, block{p, b})
-		}
+	if err != nil {
+		_ = free()
+		return nil, fmt.Errorf("leak check: %w", err)
 	}
+	l := &Leak{ProbeBytes: probe.ProbeBytes, ProbeBlocks: probe.ProbeBlocks, LostBytes: probe.LostBytes,
+		LostBlocks: probe.LostBlocks, HeldPages: uint32(size0 / harness.PageSize)}
 	l.ProbeGrownPages = mem.Size()/harness.PageSize - l.HeldPages
-	for len(got) > 0 {
-		last := got[len(got)-1]
-		got = got[:len(got)-1]
-		if err := g.Free(ctx, last.ptr, last.b.Size, last.b.Align); err != nil {
-			return nil, fmt.Errorf("leak check: %w", err)
-		}
+	if err := free(); err != nil {
+		return nil, fmt.Errorf("leak check: %w", err)
 	}
 	return l, nil
 }

@@ -132,7 +132,7 @@ func (r *Runner) timed(ctx context.Context, g *harness.Guest, label string, init
 
 func fault(g *harness.Guest, label string, err error) error {
 	var f *harness.Fault
-	if errors.As(err, &f) {
+	if errors.As(err, &f) || errors.Is(err, harness.ErrInstanceLive) {
 		return err
 	}
 	return &harness.Fault{Guest: g.Name, Scenario: label, Op: -1, Err: err}
