@@ -212,6 +212,14 @@ func (s *Scenario) Trace(short bool) *trace.Trace {
 	return t.(*trace.Trace)
 }
 
+// pick returns a generator's parameter: full, or small for the -short trace.
+func pick(short bool, full, small int) int {
+	if short {
+		return small
+	}
+	return full
+}
+
 // newRand returns the scenario's seeded source, so a trace is the same on every run
 // and every machine.
 func newRand(seed uint64) *rand.Rand {
@@ -253,10 +261,7 @@ func mallocAlign(r *rand.Rand) uint32 {
 
 func churn(short bool) *trace.Trace {
 	r := newRand(1)
-	target, steps := 2000, 200000
-	if short {
-		target, steps = 500, 20000
-	}
+	target, steps := pick(short, 2000, 500), pick(short, 200000, 20000)
 	var b trace.Builder
 	for b.Live() < target {
 		b.Alloc(smallObjectSize(r), mallocAlign(r))
@@ -275,10 +280,7 @@ func churn(short bool) *trace.Trace {
 }
 
 func arenaPhases(short bool) *trace.Trace {
-	phases, perPhase := 200, 2000
-	if short {
-		phases, perPhase = 20, 500
-	}
+	phases, perPhase := pick(short, 200, 20), pick(short, 2000, 500)
 	// One phase's work, drawn once: each phase repeats it.
 	r := newRand(2)
 	type obj struct {
@@ -313,10 +315,7 @@ func arenaPhases(short bool) *trace.Trace {
 }
 
 func pooledObjects(short bool) *trace.Trace {
-	live, steps := 5000, 300000
-	if short {
-		live, steps = 1000, 30000
-	}
+	live, steps := pick(short, 5000, 1000), pick(short, 300000, 30000)
 	kinds := []uint32{32, 64, 144}
 	r := newRand(3)
 	var b trace.Builder
@@ -337,10 +336,7 @@ func pooledObjects(short bool) *trace.Trace {
 }
 
 func randomActions(short bool) *trace.Trace {
-	actions := 100000
-	if short {
-		actions = 10000
-	}
+	actions := pick(short, 100000, 10000)
 	r := newRand(4)
 	var b trace.Builder
 	for done := 0; done < actions; done++ {
@@ -364,10 +360,7 @@ func randomActions(short bool) *trace.Trace {
 }
 
 func reallocGrowth(short bool) *trace.Trace {
-	buffers, steps := 64, 100000
-	if short {
-		buffers, steps = 16, 10000
-	}
+	buffers, steps := pick(short, 64, 16), pick(short, 100000, 10000)
 	r := newRand(5)
 	var b trace.Builder
 	type buffer struct{ slot, size, final uint32 }
@@ -395,10 +388,7 @@ func reallocGrowth(short bool) *trace.Trace {
 }
 
 func swissCheese(short bool) *trace.Trace {
-	rounds := 1000
-	if short {
-		rounds = 100
-	}
+	rounds := pick(short, 1000, 100)
 	var b trace.Builder
 	anchors := make([]uint32, 0, rounds)
 	for i := 0; i < rounds; i++ {
@@ -417,10 +407,7 @@ func swissCheese(short bool) *trace.Trace {
 }
 
 func alternating(short bool) *trace.Trace {
-	rounds := 1000
-	if short {
-		rounds = 100
-	}
+	rounds := pick(short, 1000, 100)
 	var b trace.Builder
 	for i := 0; i < rounds; i++ {
 		b.Free(b.Alloc(85196, 8))
@@ -433,10 +420,7 @@ func alternating(short bool) *trace.Trace {
 }
 
 func preallocVsGrow(short bool) *trace.Trace {
-	blocks := 4096
-	if short {
-		blocks = 512
-	}
+	blocks := pick(short, 4096, 512)
 	var b trace.Builder
 	for i := 0; i < blocks; i++ {
 		b.Alloc(32<<10, 8)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"regexp"
@@ -30,8 +28,7 @@ type boundaryOptions struct {
 // [-count n] [-short] [-timeout d] [-baselines dir] [-o file].
 func boundaryCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	var o boundaryOptions
-	fs := flag.NewFlagSet("alloclab boundary", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("alloclab boundary", stderr)
 	fs.StringVar(&o.guest, "guest", ".", "guests to run: a comma-separated list of regexps of names and paths of .wasm modules")
 	fs.StringVar(&o.baselines, "baselines", "guests/baselines/out", "folder of built baselines (guests/baselines/build.sh) that -guest patterns also match")
 	fs.StringVar(&o.scenario, "scenario", ".", "boundary scenarios to run: a regexp of boundary-copy, host-handles, leak-check")
@@ -39,11 +36,8 @@ func boundaryCmd(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	fs.BoolVar(&o.short, "short", false, "use the short version of each scenario")
 	fs.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "time limit of each checked pass")
 	fs.StringVar(&o.output, "o", "", "write the results to this file, as each benchmark finishes, instead of standard output")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("boundary: unexpected argument %q", fs.Arg(0))

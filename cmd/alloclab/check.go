@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,14 +18,10 @@ import (
 // the harness can run it, and runs the checker over standard traces, ending with
 // a one-line verdict.
 func checkCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("alloclab check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("alloclab check", stderr)
 	timeout := fs.Duration("timeout", 30*time.Second, "time limit of each checked pass")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usagef("check: want one module: alloclab check module.wasm")

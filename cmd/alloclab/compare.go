@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,8 +25,7 @@ type compareOptions struct {
 // sides, interleaved, then benchstat's comparison of them.
 func compareCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	var o compareOptions
-	fs := flag.NewFlagSet("alloclab compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("alloclab compare", stderr)
 	fs.IntVar(&o.count, "count", 5, "rounds: each runs the suite once (-count 1) on every side that runs, alternating which goes first")
 	fs.StringVar(&o.out, "o", "", "keep the results (OLD.txt, NEW.txt) and benchstat's table (benchstat.txt) in this folder")
 	fs.Usage = func() {
@@ -42,11 +40,8 @@ func compareCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 			break
 		}
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	switch fs.NArg() {
 	case 1:

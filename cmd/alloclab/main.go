@@ -27,7 +27,8 @@
 //	-engine name       wazero engine: compiler (default) or interpreter
 //	-mode list         comma-separated: replay (default; the ops run inside wazero in
 //	                   batches) and host (one wazero call per op)
-//	-limit pages       memory limit of every run, in 64 KiB pages (default 65536: 4 GiB)
+//	-limit pages       memory limit of every run, in 64 KiB pages (default 65535: one
+//	                   page short of 4 GiB, where wazero misreports memory.size)
 //	-oom-limit pages   memory limit of the out-of-memory pass (default 256: 16 MiB)
 //	-trace file        replay this trace file (see trace below) instead of -scenario's
 //	-timeout d         time limit of each checked pass (default 2m)
@@ -50,15 +51,12 @@
 //	alloclab run -count 10 > new.txt
 //	benchstat -col /guest new.txt
 //
-// Metrics (units): ns/op, the mean time of one alloc, free, realloc or reset;
-// grow-calls, successful memory.grow calls; pages-grown and peak-pages, in 64 KiB
-// pages; peak-live-bytes, the most bytes live at once; peak-heap-bytes, the highest
-// address any block reached; heap/live, their ratio (fragmentation); oom-op,
-// oom-live-bytes and oom-live/limit, the op, the live bytes and the utilisation at
-// the first failed alloc under -oom-limit (absent when the trace fits); lost-bytes,
-// after a trace that freed everything, the bytes of its peak live set the guest
-// could only place beyond the memory it held (a leak check); wasm-bytes, the
-// guest's binary size. All but ns/op are exact and declared so.
+// Metrics: the time units (ns/op, latency percentiles, time spent growing) vary
+// from run to run; the rest (pages grown, peak live and heap bytes, heap/live, the
+// out-of-memory point, lost-bytes, wasm-bytes, and the metering and host-memory
+// units) are exact and declared so in the file (Unit ... assume=exact), so
+// benchstat compares them without a significance test. README.md's table under
+// "Reading the output" describes every unit; it is the one list.
 //
 // Boundary measures the host/guest boundary of a wazero embedder over every
 // selected guest (package harness/boundary). boundary-copy passes payloads of
@@ -159,6 +157,29 @@ func main() {
 }
 
 // errUsage marks an error in the command line; alloclab exits with status 2.
+// newFlagSet returns the flag set of the command name, printing to stderr.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args into fs; see parseError.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return parseError(err)
+	}
+	return nil
+}
+
+// parseError passes -h's flag.ErrHelp on and makes any other error a usage error.
+func parseError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageError{err}
+}
+
 type usageError struct{ err error }
 
 func (u usageError) Error() string { return u.err.Error() }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -14,8 +12,7 @@ import (
 // reportCmd runs alloclab report: it writes the results site of the files it is
 // given.
 func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("alloclab report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("alloclab report", stderr)
 	out := fs.String("o", "", "write the site into this folder (required)")
 	base := fs.String("base", "", "compare the latest run with this one (a run's name or path; default the run before it, \"none\" for no comparison)")
 	title := fs.String("title", "", "the site's title (default \"alloclab results\")")
@@ -29,11 +26,8 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 			"       alloclab report -o DIR -old OLD.txt -new NEW.txt")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *out == "" {
 		return usagef("report: -o DIR is required")

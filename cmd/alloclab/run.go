@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -39,8 +38,7 @@ type runOptions struct {
 
 func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	var o runOptions
-	fs := flag.NewFlagSet("alloclab run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("alloclab run", stderr)
 	fs.StringVar(&o.guest, "guest", ".", "guests to run: a regexp of names, or a path to a .wasm module")
 	fs.StringVar(&o.scenario, "scenario", ".", "scenarios to run: a regexp of names")
 	fs.IntVar(&o.count, "count", 1, "timed runs of each benchmark")
@@ -56,11 +54,8 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	fs.BoolVar(&o.resume, "resume", false, "with -o: keep the results the file holds and skip the runs they cover")
 	fs.StringVar(&o.trace, "trace", "", "replay this trace file (from alloclab trace) as scenario trace-NAME, instead of -scenario's")
 	fs.StringVar(&o.output, "o", "", "write the results to this file, as each benchmark finishes, instead of standard output")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("run: unexpected argument %q", fs.Arg(0))

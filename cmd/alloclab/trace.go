@@ -126,25 +126,12 @@ func traceNotes(parts ...string) string {
 	return strings.Join(out, "; ")
 }
 
-func traceFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("alloclab trace "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-func traceParseError(err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	return usageError{err}
-}
-
 // traceParse parses args allowing flags before and after the positional
 // arguments; what follows "--" is returned as rest.
 func traceParse(fs *flag.FlagSet, args []string) (pos, rest []string, err error) {
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, nil, traceParseError(err)
+			return nil, nil, parseError(err)
 		}
 		left := fs.Args()
 		if used := len(args) - len(left); used > 0 && args[used-1] == "--" {
@@ -178,7 +165,7 @@ func shellQuote(args []string) string {
 func traceImport(stderr io.Writer, args []string) error {
 	var o traceOutput
 	var source, command string
-	fs := traceFlagSet("import", stderr)
+	fs := newFlagSet("alloclab trace import", stderr)
 	o.flags(fs)
 	fs.StringVar(&source, "source", "", "the program the log came from, for the header (default: the log's file name)")
 	fs.StringVar(&command, "command", "", "the command that recorded the log, for the header")
@@ -311,11 +298,11 @@ type mtraceProcess struct {
 func traceRecord(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	var o traceOutput
 	var process string
-	fs := traceFlagSet("record", stderr)
+	fs := newFlagSet("alloclab trace record", stderr)
 	o.flags(fs)
 	fs.StringVar(&process, "process", "main", "which process's allocations to keep: main (the command's own), largest (the one with the most calls), or an executable's base name (its largest process)")
 	if err := fs.Parse(args); err != nil {
-		return traceParseError(err)
+		return parseError(err)
 	}
 	command := fs.Args()
 	if len(command) == 0 {
@@ -467,7 +454,7 @@ func traceRecordWasm(ctx context.Context, stdout, stderr io.Writer, args []strin
 	var o traceOutput
 	var invoke string
 	var timeout time.Duration
-	fs := traceFlagSet("record-wasm", stderr)
+	fs := newFlagSet("alloclab trace record-wasm", stderr)
 	o.flags(fs)
 	fs.StringVar(&invoke, "invoke", "_start", "the export to call: a function of no parameters")
 	fs.DurationVar(&timeout, "timeout", 10*time.Minute, "time limit of the run")
@@ -567,9 +554,9 @@ func traceRecordWasm(ctx context.Context, stdout, stderr io.Writer, args []strin
 // --- info ---
 
 func traceInfo(stdout, stderr io.Writer, args []string) error {
-	fs := traceFlagSet("info", stderr)
+	fs := newFlagSet("alloclab trace info", stderr)
 	if err := fs.Parse(args); err != nil {
-		return traceParseError(err)
+		return parseError(err)
 	}
 	if fs.NArg() == 0 {
 		return usagef("trace info: want one or more trace files")

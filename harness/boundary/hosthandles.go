@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/alloclab/alloclab/harness/internal/shadow"
 )
 
 // The shape of host-handles.
@@ -91,16 +93,7 @@ var (
 // fill returns the bytes a handle's block holds: a phase of a pseudo-random
 // pattern picked by the handle's id, so neighbours and reused blocks differ.
 func fill(id uint64, n uint32) []byte {
-	fillOnce.Do(func() {
-		fillPattern = make([]byte, 4093+HandleMaxSize)
-		x := uint64(0x9E3779B97F4A7C15)
-		for i := range fillPattern {
-			x ^= x << 13
-			x ^= x >> 7
-			x ^= x << 17
-			fillPattern[i] = byte(x)
-		}
-	})
+	fillOnce.Do(func() { fillPattern = shadow.Pattern(4093 + HandleMaxSize) })
 	off := (id * 2654435761) % 4093
 	return fillPattern[off : off+uint64(n)]
 }

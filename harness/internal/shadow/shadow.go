@@ -25,8 +25,12 @@ type Memory interface {
 
 // pattern is the fill source: block bytes are pattern[off+i] for the block's off,
 // repeating every patternPeriod bytes.
-var pattern = func() []byte {
-	p := make([]byte, patternOffsets+patternPeriod)
+var pattern = Pattern(patternOffsets + patternPeriod)
+
+// Pattern returns the first n bytes of the xorshift sequence the checker fills
+// blocks with, for other checkers (package boundary's) to fill theirs the same way.
+func Pattern(n int) []byte {
+	p := make([]byte, n)
 	x := uint64(0x9E3779B97F4A7C15)
 	for i := range p {
 		x ^= x << 13
@@ -35,7 +39,7 @@ var pattern = func() []byte {
 		p[i] = byte(x)
 	}
 	return p
-}()
+}
 
 const (
 	patternOffsets = 4093 // prime, so neighbours rarely share a phase

@@ -1,5 +1,9 @@
 // Package wasmbin reads and rewrites the few parts of a WebAssembly binary the
-// harness needs before it compiles a guest: the limits of its memory.
+// harness needs before it compiles a guest: the limits of its memory
+// (MemoryLimits, SetLimits); a walk of the section headers that refuses modules
+// which would cost wazero seconds and gigabytes to reject (Precheck); and the
+// tree's one LEB128 and section reader (Reader, Sections), which the metering
+// rewrite builds on.
 //
 // See https://webassembly.github.io/spec/core/binary/modules.html
 package wasmbin
