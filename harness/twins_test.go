@@ -1,4 +1,4 @@
-package harness
+package harness_test
 
 import (
 	"context"
@@ -6,7 +6,8 @@ import (
 	"testing"
 
 	"github.com/alloclab/alloclab/guests"
-	"github.com/alloclab/alloclab/scenarios"
+	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/internal/labtest"
 )
 
 // TestTinyGoTwinFacts checks every TinyGo twin against its WAT guest on the
@@ -17,29 +18,21 @@ import (
 // reach a heap end 64 KiB higher, and, under a limit one page higher, run out of
 // memory at the same op with the same bytes live.
 func TestTinyGoTwinFacts(t *testing.T) {
-	lab := newLab(t)
-	wat := map[string]guests.Guest{}
-	for _, g := range guests.All {
-		wat[g.Name] = g
-	}
-	for _, tc := range []struct {
+	lab := labtest.Lab(t)
+	type run struct {
 		scenario string
 		oomLimit uint32
-	}{
-		{"arena-phases", 0}, {"pooled-objects", 0}, {"churn", 32},
-		{"fragmentation-swiss", 0}, {"fragmentation-alternating", 0}, {"oom-sweep", 256},
-	} {
-		sc, err := scenarios.Lookup(tc.scenario)
-		if err != nil {
-			t.Fatal(err)
+	}
+	var runs []run
+	for _, f := range facts {
+		if r := (run{f.scenario, f.oomLimit}); !slices.Contains(runs, r) {
+			runs = append(runs, r)
 		}
-		trace := sc.Trace(true)
-		measure := func(t *testing.T, b guests.Guest, oomLimit uint32) *Exact {
-			g, err := NewGuest(b.Name, b.Wasm)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e, err := lab.MeasureExact(context.Background(), g, tc.scenario, trace, Config{}, oomLimit)
+	}
+	for _, tc := range runs {
+		tr := labtest.Short(t, tc.scenario)
+		measure := func(t *testing.T, name string, oomLimit uint32) *harness.Exact {
+			e, err := lab.MeasureExact(context.Background(), labtest.Guest(t, name), tc.scenario, tr, harness.Config{}, oomLimit)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,12 +44,12 @@ func TestTinyGoTwinFacts(t *testing.T) {
 				continue
 			}
 			t.Run(tc.scenario+"/"+twin.Name, func(t *testing.T) {
-				w := measure(t, wat[name], tc.oomLimit)
+				w := measure(t, name, tc.oomLimit)
 				limit := tc.oomLimit
 				if limit != 0 {
 					limit++
 				}
-				g := measure(t, twin, limit)
+				g := measure(t, twin.Name, limit)
 				if g.GrowCalls != w.GrowCalls || g.PagesGrown != w.PagesGrown {
 					t.Errorf("%d grow calls adding %d pages, %s: %d adding %d", g.GrowCalls, g.PagesGrown, name, w.GrowCalls, w.PagesGrown)
 				}

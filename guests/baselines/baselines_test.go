@@ -76,12 +76,8 @@ func TestBaselinesAlignment(t *testing.T) {
 // likely because it scans the bytes of every block for pointers (the checker
 // fills blocks with a pattern), where the precise one skips []byte.
 func TestTinyGoHeapsOOM(t *testing.T) {
-	s, err := scenarios.Lookup("churn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	trace := s.Trace(true)
-	lab := newLab(t)
+	trace := labtest.Short(t, "churn")
+	lab := labtest.Lab(t)
 	for _, tc := range []struct {
 		name  string
 		limit uint32
@@ -91,7 +87,7 @@ func TestTinyGoHeapsOOM(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := loadBaseline(t, tc.name)
-			e, err := lab.MeasureExact(context.Background(), g, s.Name, trace, harness.Config{}, tc.limit)
+			e, err := lab.MeasureExact(context.Background(), g, "churn", trace, harness.Config{}, tc.limit)
 			if err != nil {
 				t.Fatal(err)
 			}
