@@ -69,18 +69,56 @@ type Ranking struct {
 	OOMNote   string   // which benchmarks the OOM column averages
 	Chooser   []*choice
 	Twins     []*twinRow
+	// Heat is the time (or, without it, instruction) ratio of each guest in each
+	// scenario: the small multiples behind the geometric mean.
+	Heat *heatTable
+}
+
+// heatTable is a guest-by-scenario table of ratios to the base, each cell
+// shaded by how far it is from 1.
+type heatTable struct {
+	Metric    metric
+	Scenarios []navLink
+	Rows      []heatRow
+}
+
+type heatRow struct {
+	Guest  string
+	IsBase bool
+	Cells  []rankCell
+}
+
+// heatClass buckets a ratio: f3 (half the base's or less) to s3 (twice or more).
+func heatClass(r float64) string {
+	switch {
+	case r <= 0.5:
+		return "f3"
+	case r <= 0.71:
+		return "f2"
+	case r <= 0.91:
+		return "f1"
+	case r < 1.1:
+		return ""
+	case r < 1.41:
+		return "s1"
+	case r < 2:
+		return "s2"
+	}
+	return "s3"
 }
 
 type rankRow struct {
-	Guest    string
-	Values   map[string]float64 // by metric ID; absent where the guest has none
-	Cover    map[string]int     // scenarios (benchmarks for oom) behind each value
-	Cells    []rankCell
-	Spark    *sparkline // per-scenario time over the base
-	Rank     int
-	Partial  string // "3 of 4 scenarios" when the guest lacks some
-	IsBase   bool
-	Failures []string
+	Guest string
+	// PerScenario holds, by metric ID, the ratio to the base in each scenario.
+	PerScenario map[string]map[string]float64
+	Values      map[string]float64 // by metric ID; absent where the guest has none
+	Cover       map[string]int     // scenarios (benchmarks for oom) behind each value
+	Cells       []rankCell
+	Spark       *sparkline // per-scenario time over the base
+	Rank        int
+	Partial     string // "3 of 4 scenarios" when the guest lacks some
+	IsBase      bool
+	Failures    []string
 }
 
 type rankCell struct {
@@ -222,7 +260,8 @@ func rank(r *Run, why string) (*Ranking, error) {
 
 	rows := map[string]*rankRow{}
 	for _, g := range guests {
-		rows[g] = &rankRow{Guest: g, Values: map[string]float64{}, Cover: map[string]int{}, IsBase: g == rk.Base}
+		rows[g] = &rankRow{Guest: g, Values: map[string]float64{}, Cover: map[string]int{}, IsBase: g == rk.Base,
+			PerScenario: map[string]map[string]float64{}}
 		rk.Rows = append(rk.Rows, rows[g])
 	}
 
@@ -249,6 +288,10 @@ func rank(r *Run, why string) (*Ranking, error) {
 				if gm, ok := geoMean(rs); ok {
 					perScenario = append(perScenario, gm)
 					spark = append(spark, sparkBar{Label: sc, Value: gm})
+					if rows[g].PerScenario[m.ID] == nil {
+						rows[g].PerScenario[m.ID] = map[string]float64{}
+					}
+					rows[g].PerScenario[m.ID][sc] = gm
 				} else if m.ID == "time" {
 					spark = append(spark, sparkBar{Label: sc, Value: math.NaN()})
 				}
@@ -343,6 +386,12 @@ func rank(r *Run, why string) (*Ranking, error) {
 	}
 	rk.Chooser = rk.choose()
 	rk.Twins = rk.twins()
+	for _, m := range []metric{mTime, mInstr} {
+		if rk.has(m.ID) && len(rk.Scenarios) > 1 {
+			rk.Heat = rk.heat(m)
+			break
+		}
+	}
 	return rk, nil
 }
 
@@ -575,4 +624,24 @@ func (rk *Ranking) twins() []*twinRow {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Original < out[j].Original })
 	return out
+}
+
+func (rk *Ranking) heat(m metric) *heatTable {
+	h := &heatTable{Metric: m}
+	for _, sc := range rk.Scenarios {
+		h.Scenarios = append(h.Scenarios, navLink{Name: sc, Href: scenarioHref(sc)})
+	}
+	for _, row := range rk.Rows {
+		hr := heatRow{Guest: row.Guest, IsBase: row.IsBase}
+		for _, sc := range rk.Scenarios {
+			r, ok := row.PerScenario[m.ID][sc]
+			if !ok {
+				hr.Cells = append(hr.Cells, rankCell{Missing: true, Title: sc + ": no result"})
+				continue
+			}
+			hr.Cells = append(hr.Cells, rankCell{Text: ratioText(r), Class: heatClass(r), Title: sc + ": " + row.Guest + " " + ratioText(r) + " " + rk.Base + "'s"})
+		}
+		h.Rows = append(h.Rows, hr)
+	}
+	return h
 }

@@ -455,7 +455,8 @@ func TestChartsAsData(t *testing.T) {
 	}
 	idx := read("index.html")
 	for _, want := range []string{`<h2 id="choose">Which allocator?</h2>`, `<table class="ranking">`, `<svg class="spark"`,
-		`<th scope="row">bump / bump-tinygo</th>`, "Ratios are to <strong>dlmalloc</strong>"} {
+		`<th scope="row">bump / bump-tinygo</th>`, "Ratios are to <strong>dlmalloc</strong>",
+		`<table class="heat">`, `<td class="s3" title="churn: go-runtime 17× dlmalloc&#39;s">17×</td>`} {
 		if !strings.Contains(idx, want) {
 			t.Errorf("index.html lacks %s", want)
 		}
