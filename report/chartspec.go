@@ -459,6 +459,8 @@ func compact(v float64, unit string) string {
 	switch {
 	case !finite(v):
 		return fmt.Sprint(v)
+	case v == 0:
+		return "0"
 	case strings.HasPrefix(unit, "sec/") || strings.HasSuffix(unit, "-sec"):
 		return siFormat(v) + "s"
 	case strings.Contains(unit, "bytes") && !strings.Contains(unit, "/"):

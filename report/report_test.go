@@ -465,3 +465,23 @@ func TestChartsAsData(t *testing.T) {
 		t.Error("scenario-churn.html lacks the description from the results file")
 	}
 }
+
+func TestCompact(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		unit string
+		want string
+	}{
+		{0, "sec/op", "0"},
+		{1e-8, "sec/op", "10 ns"},
+		{1.5e-6, "sec/op", "1.5 µs"},
+		{2048, "wasm-bytes", "2 KiB"},
+		{2250000, "max-instrs", "2.25M"},
+		{12000, "instrs/op", "12k"},
+		{1.414, "heap/live", "1.41"},
+	} {
+		if got := compact(c.v, c.unit); got != c.want {
+			t.Errorf("compact(%v, %q) = %q, want %q", c.v, c.unit, got, c.want)
+		}
+	}
+}
