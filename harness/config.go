@@ -62,8 +62,10 @@ type Config struct {
 	MemoryLimitPages uint32
 	// InitialPages, if non-zero, rewrites the guest's memory to start this large.
 	InitialPages uint32
-	// Check runs every op past the shadow checker (see package shadow).
-	Check bool
+	// Check runs every op past the shadow checker (see package shadow), on the
+	// guest's metered module (Guest.Metered) so the pass has Counts, unless
+	// NoCounts is set or the guest cannot be metered.
+	Check, NoCounts bool
 	// Timeout bounds the pass; 0 means none. A pass with a timeout runs on a runtime
 	// that can interrupt guests, which costs time on every call, so timed passes
 	// should run without one after a checked pass has vetted the same trace.

@@ -28,6 +28,7 @@ type Guest struct {
 	Convention Convention
 	Imports    []string // module.name of each imported function
 	exports    map[string]bool
+	meter      *meterCache // the metered module, made on first use
 }
 
 // Convention names a module's allocator exports: ConventionABI (the lab's),
@@ -127,7 +128,7 @@ func NewGuest(name string, wasm []byte) (*Guest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("guest %s: not a valid WebAssembly module: %w", name, err)
 	}
-	g := &Guest{Name: name, Wasm: wasm}
+	g := &Guest{Name: name, Wasm: wasm, meter: &meterCache{}}
 	var problems []string
 	if _, ok := cm.ExportedMemories()["memory"]; !ok {
 		problems = append(problems, `exports no memory named "memory"`)

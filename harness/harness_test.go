@@ -96,10 +96,28 @@ func TestExactMetrics(t *testing.T) {
 		// The leak check allocates the 100 blocks again: bump places 31 of them in
 		// the free top of its two pages, and 69 beyond.
 		LostBytes: 69000, LeakChecked: true,
+		// Counted by hand from testdata/minimal.wat (a run of straight-line code
+		// counts at its start; see package meter): alloc runs [global.get ...
+		// i64.gt_u if] 23 and, without growing, [local.get i32.wrap_i64 global.set
+		// local.get end] 5: 28. The one alloc that grows (block 65) adds the
+		// then-branch [i32.const ... memory.grow i32.eq if] 13 and the outer if's
+		// [end] 1: 42. free is its [end]: 1. So 99*28 + 42 + 100*1 = 2914
+		// instructions over 200 ops; the 198th smallest (p99, nearest rank) is
+		// 28, the allocs' 99th is 28, and no op touches memory.
+		Counts: &Counts{
+			All: OpCounts{Ops: 200, Instrs: 2914, P99Instrs: 28, MaxInstrs: 42},
+			Kinds: map[string]OpCounts{
+				"alloc": {Ops: 100, Instrs: 2814, P99Instrs: 28, MaxInstrs: 42},
+				"free":  {Ops: 100, Instrs: 100, P99Instrs: 1, MaxInstrs: 1},
+			},
+		},
 	}
-	for _, mode := range modes {
-		t.Run(string(mode), func(t *testing.T) {
-			got, err := lab.MeasureExact(context.Background(), g, "blocks", blocksTrace(100, 1000), Config{Mode: mode}, 1)
+	for _, c := range []struct {
+		mode   Mode
+		engine Engine
+	}{{Replay, Compiler}, {Host, Compiler}, {Replay, Interpreter}, {Host, Interpreter}} {
+		t.Run(string(c.mode)+"/"+string(c.engine), func(t *testing.T) {
+			got, err := lab.MeasureExact(context.Background(), g, "blocks", blocksTrace(100, 1000), Config{Mode: c.mode, Engine: c.engine}, 1)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -35,6 +35,7 @@ type Exact struct {
 	LeakChecked   bool     // LostBytes was measured (the trace freed everything)
 	PeakMap       *HeapMap // the heap when live bytes first peak
 	OOMMap        *HeapMap // the heap at the first failed alloc under OOMLimitPages
+	Counts        *Counts  // what the ops cost the metered guest; nil if it could not be metered
 }
 
 // MarkGrowth returns the pages grown between the trace's first and last Mark op,
@@ -91,6 +92,7 @@ func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *tr
 		PeakMap:       p.PeakMap,
 		LostBytes:     p.LostBytes,
 		LeakChecked:   p.LeakChecked,
+		Counts:        p.Counts,
 	}
 	if oomLimitPages > 0 {
 		cfg.MemoryLimitPages = oomLimitPages
@@ -138,11 +140,18 @@ const (
 	UnitP99           = "p99-ns"
 	UnitP999          = "p99.9-ns"
 	UnitMax           = "max-ns"
+	// The counts of the metered guest (Counts), per op of the checked pass.
+	UnitInstrs    = "instrs/op"
+	UnitP99Instrs = "p99-instrs"
+	UnitMaxInstrs = "max-instrs"
+	UnitMemOps    = "mem-ops/op"
+	UnitBulkBytes = "bulk-bytes/op"
 )
 
 // ExactUnits lists the deterministic units, declared assume=exact in the output so
 // benchstat compares them without a significance test.
 var ExactUnits = []string{
+	UnitInstrs, UnitP99Instrs, UnitMaxInstrs, UnitMemOps, UnitBulkBytes,
 	UnitGrowCalls, UnitPagesGrown, UnitPeakPages, UnitPeakLiveBytes, UnitPeakHeapBytes,
 	UnitFragmentation, UnitOOMOp, UnitOOMLiveBytes, UnitOOMUtil, UnitWasmBytes, UnitLostBytes,
 }
@@ -161,6 +170,16 @@ func (r *Result) Name() string {
 func (r *Result) Benchfmt() *benchfmt.Result {
 	out := &benchfmt.Result{Name: benchfmt.Name(r.Name()), Iters: r.Timed.Ops}
 	add := func(v float64, unit string) { out.Values = append(out.Values, benchfmt.Value{Value: v, Unit: unit}) }
+	// The counts lead, so benchstat's tables and comparisons start with them.
+	if e := r.Exact; e != nil && e.Counts != nil {
+		c := e.Counts.All
+		instrs, memOps, bulk := c.PerOp()
+		add(round(instrs, 7), UnitInstrs)
+		add(float64(c.P99Instrs), UnitP99Instrs)
+		add(float64(c.MaxInstrs), UnitMaxInstrs)
+		add(round(memOps, 7), UnitMemOps)
+		add(round(bulk, 7), UnitBulkBytes)
+	}
 	if r.Timed.Ops > 0 {
 		add(round(float64(r.Timed.Elapsed.Nanoseconds())/float64(r.Timed.Ops), 5), "ns/op")
 	}

@@ -57,6 +57,8 @@ type Pass struct {
 	// CallNs is the median cost of one call to an empty exported function of the
 	// driver, on the same runtime, just after the pass (Config.MeasureCall).
 	CallNs float64
+	// Counts is what the completed ops cost the metered guest; checked passes only.
+	Counts *Counts
 }
 
 // Sample is the state of the heap after one op of a checked pass.
@@ -132,6 +134,9 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *trace.Trace
 	if cfg.Check {
 		p.checker = shadow.New(inst.mem, t.Slots, true)
 	}
+	if inst.counters != nil {
+		p.counts = make([]opCount, 0, len(t.Ops))
+	}
 	if !cfg.Check {
 		// Collect and return freed memory to the OS now, so that neither a collection
 		// nor the background scavenger (whose madvise calls interrupt every thread of
@@ -152,6 +157,9 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *trace.Trace
 	}
 	if err == nil && cfg.MeasureCall {
 		res.CallNs = callCost(ctx, inst.driver.ExportedFunction("nop"))
+	}
+	if err == nil && inst.counters != nil {
+		res.Counts = summarizeCounts(t.Ops[:res.Ops], p.counts)
 	}
 	res.Pages = inst.mem.Size() / PageSize
 	res.Grows = inst.grows.Stats
@@ -208,10 +216,17 @@ type instance struct {
 	alloc, free, realloc, reset api.Function // host mode calls these
 	driver                      api.Module
 	before, after               func(stack []uint64) // the checker's hooks, set per pass
+	counters                    *[3]api.Global       // the metered guest's; nil if not metered
 }
 
 func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Config) (*instance, error) {
 	wasm := g.Wasm
+	metered := false
+	if cfg.Check && !cfg.NoCounts {
+		if m, err := g.Metered(); err == nil {
+			wasm, metered = m, true
+		}
+	}
 	lim, err := wasmbin.MemoryLimits(wasm)
 	if err != nil {
 		return nil, err
@@ -267,6 +282,11 @@ func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Conf
 	if err != nil {
 		return nil, err
 	}
+	if metered {
+		if inst.counters = counterGlobals(guest); inst.counters == nil {
+			return nil, fmt.Errorf("the metered module exports no counters")
+		}
+	}
 	if g.HasInitialize {
 		if _, err := guest.ExportedFunction("_initialize").Call(ctx); err != nil {
 			return nil, fmt.Errorf("_initialize: %w", err)
@@ -293,6 +313,9 @@ func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Conf
 	rs, err := add("abi.reset", resetShim, ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reset shim: %w", err)
+	}
+	if _, err := add("meter", meterModule(metered, g.Convention != adapter.ABI), ctx); err != nil {
+		return nil, fmt.Errorf("meter shim: %w", err)
 	}
 	inst.alloc, inst.free = guest.ExportedFunction("alloc"), guest.ExportedFunction("free")
 	inst.realloc, inst.reset = re.ExportedFunction("realloc"), rs.ExportedFunction("reset")
@@ -339,6 +362,8 @@ type pass struct {
 	peakOp      int
 	latency     latencies
 	method      string
+	counts      []opCount // each completed op's, when the guest is metered
+	before      opCount   // the counters before the op under way (host mode)
 }
 
 // check runs op i past the checker: before free, reset and mark, after alloc and
@@ -375,6 +400,10 @@ func (p *pass) runReplay(ctx context.Context) error {
 	dm := p.inst.driver.ExportedMemory("memory")
 	base := uint32(p.trace.Slots) * 4
 	need := uint64(base) + uint64(len(ops))*replay.OpBytes
+	countsAt := uint32(need) // where the driver writes a checked batch's counts
+	if p.checker != nil {
+		need += uint64(p.cfg.Batch) * replay.CountBytes
+	}
 	if need > uint64(MaxPages)*PageSize {
 		return fmt.Errorf("trace of %d ops is too large to replay", len(ops))
 	}
@@ -395,13 +424,13 @@ func (p *pass) runReplay(ctx context.Context) error {
 		defer func() { p.at = max(p.at, int(uint32(current.Get()))) }()
 	}
 	run := p.inst.driver.ExportedFunction("run")
-	stack := make([]uint64, 4)
+	stack := make([]uint64, 5)
 	batch := p.cfg.Batch
 	var overhead time.Duration
 	if p.cfg.Latency {
 		batch = LatencyBatch
 		overhead = median(1001, func() time.Duration {
-			stack[0], stack[1], stack[2], stack[3] = uint64(base), 0, 0, 0
+			stack[0], stack[1], stack[2], stack[3], stack[4] = uint64(base), 0, 0, 0, 0
 			t0 := time.Now()
 			_ = run.CallWithStack(ctx, stack)
 			return time.Since(t0)
@@ -413,10 +442,13 @@ func (p *pass) runReplay(ctx context.Context) error {
 	for from := 0; from < len(ops); from += batch {
 		to := min(from+batch, len(ops))
 		p.at = from
-		stack[0], stack[1], stack[2], stack[3] = uint64(base), uint64(from), uint64(to), checked
+		stack[0], stack[1], stack[2], stack[3], stack[4] = uint64(base), uint64(from), uint64(to), checked, uint64(countsAt)
 		t0 := time.Now()
 		if err := run.CallWithStack(ctx, stack); err != nil {
 			return err
+		}
+		if checked != 0 && !p.readCounts(dm, countsAt, int(uint32(stack[0]))-from) {
+			return fmt.Errorf("cannot read the counts from the driver's memory")
 		}
 		if p.cfg.Latency {
 			p.latency = append(p.latency, float64(max(time.Since(t0)-overhead, 0).Nanoseconds())/float64(to-from))
@@ -477,6 +509,7 @@ func (p *pass) runHost(ctx context.Context) error {
 			}
 			t0 = time.Now()
 		}
+		p.countsBefore()
 		switch op.Kind {
 		case trace.Alloc, trace.Realloc:
 			f := inst.alloc
@@ -495,6 +528,7 @@ func (p *pass) runHost(ctx context.Context) error {
 				return nil
 			}
 			ptrs[op.Slot] = ptr
+			p.countsAfter()
 			if p.checker != nil {
 				if err := p.check(i, ptr); err != nil {
 					p.fault = err
@@ -520,6 +554,7 @@ func (p *pass) runHost(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			p.countsAfter()
 		}
 	}
 	p.res.Elapsed, p.res.Ops = time.Since(start), len(ops)

@@ -12,7 +12,8 @@ import (
 
 // TestGuestsPassScenarios runs every guest of the lab through the checker on the
 // short version of every scenario in both modes, which must agree on every exact
-// metric, heap maps and utilisation samples included.
+// metric, heap maps and utilisation samples included. Replay runs the metered
+// module and host the guest's own, so the two also show metering changes nothing.
 func TestGuestsPassScenarios(t *testing.T) {
 	lab := labtest.Lab(t)
 	gs := labtest.Guests(t)
@@ -23,7 +24,8 @@ func TestGuestsPassScenarios(t *testing.T) {
 			t.Run(sc.Name+"/"+g.Name, func(t *testing.T) {
 				var first *harness.Exact
 				for _, mode := range labtest.Modes {
-					e, err := lab.MeasureExact(context.Background(), g, sc.Name, tr, harness.Config{Mode: mode}, harness.DefaultOOMLimitPages)
+					cfg := harness.Config{Mode: mode, NoCounts: mode == harness.Host}
+					e, err := lab.MeasureExact(context.Background(), g, sc.Name, tr, cfg, harness.DefaultOOMLimitPages)
 					if err != nil {
 						t.Fatalf("%s: %v", mode, err)
 					}
@@ -31,6 +33,10 @@ func TestGuestsPassScenarios(t *testing.T) {
 						t.Errorf("%s: peak live bytes %d, want the trace's %d", mode, e.PeakLiveBytes, want)
 					}
 					if first == nil {
+						if e.Counts == nil {
+							t.Errorf("%s: no counts", mode)
+						}
+						e.Counts = nil
 						first = e
 					} else if !reflect.DeepEqual(first, e) {
 						t.Errorf("replay and host disagree:\nreplay %+v\nhost   %+v", *first, *e)
@@ -67,20 +73,27 @@ func BenchmarkFloor(b *testing.B) {
 }
 
 // BenchmarkCheckedPass times a whole checked pass of the short churn trace against
-// pool, per op: the price of the checker, instantiation included.
+// pool, per op: the price of the checker, instantiation included, on the metered
+// module (counts=on, as alloclab runs it) and on the guest's own (counts=off).
 func BenchmarkCheckedPass(b *testing.B) {
 	ctx := context.Background()
 	lab := labtest.Lab(b)
 	g := labtest.Guest(b, "pool")
 	t := labtest.Short(b, "churn")
 	for _, mode := range labtest.Modes {
-		b.Run("mode="+string(mode), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				if _, err := lab.Run(ctx, g, "churn", t, harness.Config{Mode: mode, Check: true}); err != nil {
-					b.Fatal(err)
+		for _, counts := range []string{"on", "off"} {
+			b.Run("mode="+string(mode)+"/counts="+counts, func(b *testing.B) {
+				cpu0 := cpu()
+				for i := 0; i < b.N; i++ {
+					if _, err := lab.Run(ctx, g, "churn", t, harness.Config{Mode: mode, Check: true, NoCounts: counts == "off"}); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(t.Ops)), "ns/checked-op")
-		})
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(t.Ops)), "ns/checked-op")
+				// The process's CPU time, which a busy machine inflates less than
+				// the wall time.
+				b.ReportMetric(float64(cpu()-cpu0)/float64(b.N*len(t.Ops)), "cpu-ns/checked-op")
+			})
+		}
 	}
 }

@@ -54,6 +54,10 @@ func checkCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		fmt.Fprintf(stdout, "imports: %s (given WASI without files, arguments, environment or network)\n", strings.Join(g.Imports, ", "))
 	}
 
+	if _, err := g.Metered(); err != nil {
+		fmt.Fprintf(stdout, "counts: none, it runs without instruction counts: %v\n", err)
+	}
+
 	lab := harness.NewLab()
 	defer lab.Close(context.WithoutCancel(ctx))
 	churn, err := scenarios.Lookup("churn")
@@ -73,8 +77,8 @@ func checkCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 			if err != nil {
 				return verdict(false, "%v", err)
 			}
-			fmt.Fprintf(stdout, "checker: %s, %s mode: %d ops, every block sound; %d pages, heap/live %.3g\n",
-				tr.name, mode, e.Ops, e.PeakPages, e.Fragmentation())
+			fmt.Fprintf(stdout, "checker: %s, %s mode: %d ops, every block sound; %d pages, heap/live %.3g; %v\n",
+				tr.name, mode, e.Ops, e.PeakPages, e.Fragmentation(), e.Counts)
 		}
 	}
 	return verdict(true, "the harness can run %s (%s convention) and it passed the checker: alloclab run -guest %s", path, g.Convention, path)

@@ -15,7 +15,9 @@ func TestCheck(t *testing.T) {
 		verdict string
 	}{
 		{"cmalloc", 0, []string{"convention: C (malloc, free, aligned_alloc, realloc), through the lab's C adapter", "imports: none",
-			"checker: churn, replay mode: 20548 ops, every block sound", "checker: alignments, host mode: 4487 ops, every block sound"},
+			"checker: churn, replay mode: 20548 ops, every block sound", "checker: alignments, host mode: 4487 ops, every block sound",
+			// cmalloc's own code; the C adapter is not counted.
+			"heap/live 12.8; 16.53 instrs/op (p99 32, max 46), 0 mem-ops/op, 0 bulk-bytes/op"},
 			"verdict: ok: the harness can run ../../harness/testdata/cmalloc.wasm (c convention) and it passed the checker"},
 		{"bindgenmod", 0, []string{"convention: wasm-bindgen (__wbindgen_malloc, __wbindgen_free, no __wbindgen_realloc), through the lab's wasm-bindgen adapter"},
 			"verdict: ok:"},

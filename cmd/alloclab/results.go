@@ -34,6 +34,9 @@ type heapRecord struct {
 	Peak    *harness.HeapMap  `json:"peak,omitempty"`
 	OOM     *harness.HeapMap  `json:"oom,omitempty"`
 	OOMAt   *harness.OOMPoint `json:"oom_point,omitempty"`
+	// Counts is what the checked pass's ops cost the guest, over all and per op
+	// kind; absent when the guest could not be metered.
+	Counts *harness.Counts `json:"counts,omitempty"`
 }
 
 // heapPath returns the sidecar's path for a results file.
@@ -49,7 +52,7 @@ func (r *results) Heap(name string, e *harness.Exact) {
 	if r.heap == nil {
 		r.heap = map[string]*heapRecord{}
 	}
-	r.heap[name] = &heapRecord{Samples: e.Samples, Peak: e.PeakMap, OOM: e.OOMMap, OOMAt: e.OOM}
+	r.heap[name] = &heapRecord{Samples: e.Samples, Peak: e.PeakMap, OOM: e.OOMMap, OOMAt: e.OOM, Counts: e.Counts}
 }
 
 func newResults(stdout io.Writer, path string) (*results, error) {

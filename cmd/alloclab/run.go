@@ -86,6 +86,11 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if err != nil {
 		return err
 	}
+	for _, g := range gs {
+		if _, err := g.Metered(); err != nil && g.Name != guests.Floor.Name {
+			fmt.Fprintf(stderr, "# guest %s runs without instruction counts: %v\n", g.Name, err)
+		}
+	}
 	var scs []*scenarios.Scenario
 	if o.trace != "" {
 		sc, err := scenarios.FromFile(o.trace)

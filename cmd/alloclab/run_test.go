@@ -245,3 +245,77 @@ func TestShards(t *testing.T) {
 		t.Errorf("exit %d, %s", code, stderr)
 	}
 }
+
+// Test_runCounts: alloclab run -short -count 1 -scenario churn prints the counts
+// of a lab guest, a built baseline and a user's module, declared exact and the
+// same in both modes, on both engines and in a second run; -latency=false keeps
+// it short.
+func Test_runCounts(t *testing.T) {
+	guests := "^bump$,../../harness/testdata/cmalloc.wasm"
+	if paths, _ := filepath.Glob("../../guests/baselines/out/dlmalloc.wasm"); len(paths) > 0 {
+		guests += ",dlmalloc"
+	}
+	units := []string{"instrs/op", "p99-instrs", "max-instrs", "mem-ops/op", "bulk-bytes/op"}
+	got := map[string][]float64{} // guest -> the counts, by run
+	for _, args := range [][]string{
+		{"-mode", "replay,host"},
+		{"-mode", "replay"},
+		{"-mode", "host", "-engine", "interpreter"},
+	} {
+		args = append([]string{"run", "-short", "-count", "1", "-scenario", "^churn$", "-latency=false",
+			"-baselines", "../../guests/baselines/out", "-guest", guests}, args...)
+		code, stdout, stderr := runAlloclab(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+		results, meta := readResults(t, stdout)
+		for _, u := range units {
+			if m := meta.Get(u, "assume"); m == nil || m.Value != "exact" {
+				t.Errorf("%s is not declared exact", u)
+			}
+		}
+		for _, r := range results {
+			_, g, _ := strings.Cut(string(r.Name), "guest=")
+			g, _, _ = strings.Cut(g, "/")
+			var vals []float64
+			for _, u := range units {
+				v, ok := r.Value(u)
+				if !ok {
+					t.Errorf("%s has no %s", r.Name, u)
+				}
+				vals = append(vals, v)
+			}
+			if want, ok := got[g]; ok && !reflect.DeepEqual(vals, want) {
+				t.Errorf("%s (%v): counts %v, want %v as before", r.Name, args[len(args)-2:], vals, want)
+			}
+			got[g] = vals
+		}
+	}
+	if len(got) != strings.Count(guests, ",")+1 {
+		t.Errorf("counts for %v, want %s", keys(got), guests)
+	}
+}
+
+// Test_runWithoutCounts: a guest that cannot be metered runs without counts, and
+// the run says so in one line.
+func Test_runWithoutCounts(t *testing.T) {
+	code, stdout, stderr := runAlloclab(t, "run", "-short", "-scenario", "^churn$", "-latency=false",
+		"-guest", "../../harness/testdata/premetered.wasm")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	want := `# guest premetered runs without instruction counts: cannot meter module premetered: byte 59: it already exports "alloclab.meter.instrs"`
+	if strings.Count(stderr, "without instruction counts") != 1 || !strings.Contains(stderr, want+"\n") {
+		t.Errorf("stderr does not say once %q:\n%s", want, stderr)
+	}
+	results, _ := readResults(t, stdout)
+	if len(results) != 1 {
+		t.Fatalf("%d results, want 1", len(results))
+	}
+	if _, ok := results[0].Value("instrs/op"); ok {
+		t.Errorf("instrs/op without counts")
+	}
+	if _, ok := results[0].Value("peak-pages"); !ok {
+		t.Errorf("no exact metrics")
+	}
+}

@@ -78,8 +78,8 @@ func Run(ctx context.Context, lab *harness.Lab, g *harness.Guest, o Options, log
 			if err != nil {
 				return nil, err
 			}
-			log(fmt.Sprintf("checker: %s, %s mode: %d ops, every block sound; %d pages, heap/live %.3g",
-				tr.Scenario, mode, e.Ops, e.PeakPages, e.Fragmentation()))
+			log(fmt.Sprintf("checker: %s, %s mode: %d ops, every block sound; %d pages, heap/live %.3g; %v",
+				tr.Scenario, mode, e.Ops, e.PeakPages, e.Fragmentation(), e.Counts))
 		}
 	}
 	return probes(ctx, lab, g, o.Config, log)

@@ -84,7 +84,7 @@ type module struct {
 	exportSec  *wasmbin.Section
 	globalSec  *wasmbin.Section
 	codeSec    *wasmbin.Section
-	exportName map[string]bool
+	exportName map[string]int // offset of each export
 }
 
 // Rewrite returns a metered copy of wasm; name names the module in errors.
@@ -93,7 +93,7 @@ func Rewrite(name string, wasm []byte) ([]byte, error) {
 	if err != nil {
 		return nil, &Error{Module: name, Offset: 0, Msg: err.Error()}
 	}
-	m := &module{name: name, wasm: wasm, exportName: map[string]bool{}}
+	m := &module{name: name, wasm: wasm, exportName: map[string]int{}}
 	for i := range secs {
 		s := &secs[i]
 		if s.ID != 0 {
@@ -125,8 +125,8 @@ func Rewrite(name string, wasm []byte) ([]byte, error) {
 		}
 	}
 	for _, e := range Exports {
-		if m.exportName[e] {
-			return nil, m.errf(0, "it already exports %q", e)
+		if off, ok := m.exportName[e]; ok {
+			return nil, m.errf(off, "it already exports %q", e)
 		}
 	}
 	first := m.globals // index of the instruction counter
@@ -272,10 +272,11 @@ func (m *module) readImports(r *wasmbin.Reader) {
 
 func (m *module) readExports(r *wasmbin.Reader) {
 	for n := r.Count(); n > 0 && r.Err() == nil; n-- {
+		off := r.Offset()
 		name := r.Bytes(r.Uvarint())
 		r.Byte()
 		r.U32()
-		m.exportName[string(name)] = true
+		m.exportName[string(name)] = off
 	}
 }
 

@@ -209,6 +209,9 @@ func modules(t testing.TB) map[string][]byte {
 			t.Fatal(err)
 		}
 		for _, p := range paths {
+			if strings.HasSuffix(p, "premetered.wasm") {
+				continue // exports a counter's name already: it cannot be metered
+			}
 			b, err := os.ReadFile(p)
 			if err != nil {
 				t.Fatal(err)

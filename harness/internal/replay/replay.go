@@ -1,6 +1,6 @@
 // Package replay holds the WebAssembly driver that replays a trace inside wazero,
-// the shims that give it realloc and reset for any guest, and the trace encoding
-// the driver reads.
+// the shims that give it realloc and reset for any guest and the metered guest's
+// counters, and the trace encoding the driver reads.
 package replay
 
 import (
@@ -46,6 +46,33 @@ var ResetReexport []byte
 //
 //go:embed reset_absent.wasm
 var ResetAbsent []byte
+
+// MeterAbsent is the "meter" module for a guest that is not metered: counters
+// that stay 0.
+//
+// Rebuild: cd harness/internal/replay && wat2wasm --debug-names meter_absent.wat
+//
+//go:embed meter_absent.wasm
+var MeterAbsent []byte
+
+// MeterReexport is the "meter" module for a metered guest instantiated as "guest".
+//
+// Rebuild: cd harness/internal/replay && wat2wasm --debug-names meter_reexport.wat
+//
+//go:embed meter_reexport.wasm
+var MeterReexport []byte
+
+// MeterReexportRaw is the "meter" module for a metered guest instantiated as
+// "guest.raw", behind an adapter.
+//
+// Rebuild: cd harness/internal/replay && wat2wasm --debug-names meter_reexport_raw.wat
+//
+//go:embed meter_reexport_raw.wasm
+var MeterReexportRaw []byte
+
+// CountBytes is the size of one op's counts, as the driver writes them: the
+// instructions, memory ops and bulk bytes, each a little-endian i64.
+const CountBytes = 24
 
 // OpBytes is the size of one encoded op.
 const OpBytes = 16
