@@ -554,7 +554,7 @@ var needs = []struct {
 	m         metric
 }{
 	{"Smallest binary", "wasm size", mSize},
-	{"Least memory", "heap/live: the heap's peak over the live bytes'", mHeap},
+	{"Least memory", "heap/live, peak heap bytes over peak live bytes", mHeap},
 	{"Fastest", "time per op relative to the base", mTime},
 	{"Longest before out-of-memory", "how much of the limit was live when the first alloc failed", mOOM},
 	{"Most predictable worst case", "max-instrs, the most instructions one op took, relative to the base", mWorst},
@@ -568,7 +568,7 @@ func (rk *Ranking) choose() []*choice {
 		if !rk.has(n.m.ID) {
 			continue
 		}
-		c := &choice{Need: n.need, How: n.how}
+		c := &choice{Need: n.need, How: strings.ReplaceAll(n.how, "the base", rk.Base)}
 		for _, row := range rk.order(n.m)[:min(3, len(rk.order(n.m)))] {
 			l := leader{Guest: row.Guest, Value: n.m.Format(row.Values[n.m.ID])}
 			for _, other := range rk.Metrics {

@@ -148,8 +148,12 @@ func TestComparePage(t *testing.T) {
 	old, new := synthPaths()
 	dir := t.TempDir()
 	// Given new first: -compare keeps the order it is given.
-	if _, err := Generate(Options{Out: dir, Runs: []string{old, new}, Compare: true}); err != nil {
+	site, err := Generate(Options{Out: dir, Runs: []string{old, new}, Compare: true})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if want := "Smallest binary (run synthetic-new, by wasm size): bump 513 B, pool 1.55 KiB, freelist 1.91 KiB"; len(site.Answers) == 0 || site.Answers[0] != want {
+		t.Errorf("answers %q, want first %q", site.Answers, want)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, compareHref))
 	if err != nil {

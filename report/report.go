@@ -59,6 +59,9 @@ type Site struct {
 	Dir   string
 	Pages []string // relative paths of the HTML pages, index.html first
 	Files []string // relative paths of every file written
+	// Answers are the chooser's answers, one line per need: "Fastest (run R):
+	// bump 0.37×, arena 0.47×, as-stub 0.67×".
+	Answers []string
 }
 
 // Generate reads the runs and writes the site.
@@ -263,6 +266,15 @@ func (g *generator) generate() error {
 	}
 	if idx.Ranking, err = rank(g.ranked, g.rankWhy); err != nil {
 		return fmt.Errorf("report: ranking %s: %w", g.ranked.Name, err)
+	}
+	if idx.Ranking != nil {
+		for _, c := range idx.Ranking.Chooser {
+			var ls []string
+			for _, l := range c.Leaders {
+				ls = append(ls, l.Guest+" "+l.Value)
+			}
+			g.site.Answers = append(g.site.Answers, fmt.Sprintf("%s (run %s, by %s): %s", c.Need, g.ranked.Name, c.How, strings.Join(ls, ", ")))
+		}
 	}
 
 	if g.base != nil {

@@ -56,6 +56,9 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 	if *compare {
 		open = "compare.html"
 	}
+	for _, a := range site.Answers {
+		fmt.Fprintf(stderr, "# %s\n", a)
+	}
 	fmt.Fprintf(stderr, "# wrote %d pages and %d files to %s; open %s\n",
 		len(site.Pages), len(site.Files), *out, filepath.Join(*out, open))
 	return nil
