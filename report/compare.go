@@ -22,12 +22,43 @@ type comparePage struct {
 	OtherMachine bool
 	Overview     []*rowGroup // the groups of Exact then Timed, for the overview
 	Exact, Timed *htmlTable
+	// OnlyOld and OnlyNew count the benchmarks one run has and the other
+	// lacks: left out, so the geometric means compare like with like.
+	OnlyOld, OnlyNew, Common int
 }
 
 func (g *generator) comparePage(nav *navInfo) (*comparePage, error) {
 	old, cur := g.base, g.latest
 	units := mergeUnits(old.Units, cur.Units)
-	tables, err := buildTables(append(append([]*benchfmt.Result{}, old.Results...), cur.Results...), units, "", ".fullname", ".file")
+	names := func(r *Run) map[string]bool {
+		m := map[string]bool{}
+		for _, res := range r.Results {
+			m[res.Name.String()] = true
+		}
+		return m
+	}
+	inOld, inNew := names(old), names(cur)
+	var both []*benchfmt.Result
+	for _, r := range []*Run{old, cur} {
+		for _, res := range r.Results {
+			if inOld[res.Name.String()] && inNew[res.Name.String()] {
+				both = append(both, res)
+			}
+		}
+	}
+	p := &comparePage{Nav: nav, Old: summarise(old), New: summarise(cur)}
+	for n := range inOld {
+		if inNew[n] {
+			p.Common++
+		} else {
+			p.OnlyOld++
+		}
+	}
+	p.OnlyNew = len(inNew) - p.Common
+	if len(both) == 0 {
+		return p, nil
+	}
+	tables, err := buildTables(both, units, "", ".fullname", ".file")
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +70,6 @@ func (g *generator) comparePage(nav *navInfo) (*comparePage, error) {
 			timed = append(timed, t)
 		}
 	}
-	p := &comparePage{Nav: nav, Old: summarise(old), New: summarise(cur)}
 	p.OtherMachine = old.Get("cpu") != cur.Get("cpu") || p.Old.Platform != p.New.Platform
 	p.Exact = compareTable(exact, old.Name, cur.Name, units)
 	p.Timed = compareTable(timed, old.Name, cur.Name, units)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -179,6 +180,19 @@ func TestComparePage(t *testing.T) {
 	i := strings.Index(page, `<th scope="row" class="label">churn · pool · replay</th>`)
 	if row := page[i : i+strings.Index(page[i:], "</tr>")]; !strings.Contains(row, `class="delta better">-2`) || !strings.Contains(row, "p=0.002 n=6") {
 		t.Errorf("pool's time in churn: %s", row)
+	}
+	// Two real runs with different scenarios: only the benchmarks both have.
+	runs := testRuns(t)
+	if _, err := Generate(Options{Out: dir, Runs: []string{runs[0], runs[1]}, Compare: true}); err != nil {
+		t.Fatal(err)
+	}
+	b, err = os.ReadFile(filepath.Join(dir, compareHref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(\d+) benchmarks in both runs\. Left out, so that each geometric mean compares the same benchmarks: 0 only in 20261121-201300, (\d+) only in 20261121-201306\.`).FindStringSubmatch(string(b))
+	if m == nil || m[1] != "16" || m[2] == "0" {
+		t.Errorf("the overview does not say which benchmarks are left out: %v", m)
 	}
 	if _, err := Generate(Options{Out: dir, Runs: []string{old}, Compare: true}); err == nil {
 		t.Error("comparing one run: no error")

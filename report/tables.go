@@ -261,11 +261,12 @@ func compareTable(tables []*StatTable, baseName, newName string, units benchfmt.
 				if ratio != 1 {
 					geo = fmt.Sprintf("geomean %+.2f%%", (ratio-1)*100)
 				}
+				grp.Geomean = fmt.Sprintf("%+.2f%%", (ratio-1)*100)
 			} else {
 				gr.Cells = append(gr.Cells, &htmlCell{Missing: true})
 			}
 			grp.Rows = append(grp.Rows, gr)
-			grp.Summary, grp.Geomean = geo, geo
+			grp.Summary = geo
 		}
 		if compared > 0 {
 			var s string
