@@ -14,6 +14,7 @@ import (
 
 	"github.com/alloclab/alloclab/alloclabtest"
 	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/internal/labtest"
 	"github.com/alloclab/alloclab/scenarios"
 	"github.com/alloclab/alloclab/scenarios/tracefile"
 	"github.com/alloclab/alloclab/trace"
@@ -33,8 +34,7 @@ func (r *recorder) Fatalf(format string, a ...any) {
 }
 
 func guest(t *testing.T, name string) []byte {
-	t.Helper()
-	return guestWasm(name)
+	return labtest.Guest(t, name).Wasm
 }
 
 func fixture(t *testing.T, name string) []byte {
@@ -179,13 +179,7 @@ func TestBenchmark(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			g, err := harness.NewGuest("pool", pool)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lab := harness.NewLab()
-			defer lab.Close(context.Background())
-			e, err := lab.MeasureExact(context.Background(), g, scenario, sc.Trace(true), harness.Config{}, harness.DefaultOOMLimitPages)
+			e, err := labtest.Lab(t).MeasureExact(context.Background(), labtest.Guest(t, "pool"), scenario, sc.Trace(true), harness.Config{}, harness.DefaultOOMLimitPages)
 			if err != nil {
 				t.Fatal(err)
 			}

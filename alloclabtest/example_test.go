@@ -12,16 +12,16 @@ import (
 // Check belongs in a test function of the allocator's own module.
 func ExampleCheck() {
 	var t *testing.T // the test's t: func TestAllocator(t *testing.T) { ... }
-	pool := guestWasm("pool")
-	alloclabtest.Check(t, pool, alloclabtest.Name("pool"))
+	pool, _ := guests.Lookup("pool")
+	alloclabtest.Check(t, pool.Wasm, alloclabtest.Name("pool"))
 }
 
 // Benchmark belongs in a benchmark function; testing.Benchmark runs one here, and
 // the exact metrics it reports are the same on every run.
 func ExampleBenchmark() {
-	pool := guestWasm("pool")
+	pool, _ := guests.Lookup("pool")
 	r := testing.Benchmark(func(b *testing.B) {
-		alloclabtest.Benchmark(b, pool, "fragmentation-alternating", alloclabtest.Name("pool"))
+		alloclabtest.Benchmark(b, pool.Wasm, "fragmentation-alternating", alloclabtest.Name("pool"))
 	})
 	for _, unit := range []string{"pages-grown", "peak-live-bytes", "heap/live", "lost-bytes"} {
 		fmt.Printf("%s %v\n", unit, r.Extra[unit])
@@ -43,14 +43,4 @@ func ExampleVerify() {
 	fmt.Println(alloclabtest.Verify(corrupt, alloclabtest.Name("corrupt"), alloclabtest.Scenarios("churn")))
 	// Output:
 	// guest corrupt, scenario churn, op 813: block [0x1c608, 0x1c65d) from op 381 was corrupted at byte 0 (0x1c608): its contents changed while it was live
-}
-
-// guestWasm returns the lab's own guest named name.
-func guestWasm(name string) []byte {
-	for _, g := range guests.All {
-		if g.Name == name {
-			return g.Wasm
-		}
-	}
-	panic("no guest " + name)
 }

@@ -28,12 +28,8 @@ func TestMain(m *testing.M) {
 // pool is one of the lab's own guests; an allocator's author would embed their
 // module's .wasm instead.
 func pool() []byte {
-	for _, g := range guests.All {
-		if g.Name == "pool" {
-			return g.Wasm
-		}
-	}
-	panic("the lab has no pool guest")
+	g, _ := guests.Lookup("pool")
+	return g.Wasm
 }
 
 // dlmalloc is wasi-libc's malloc, built by the lab's guests/baselines/build.sh

@@ -3,35 +3,21 @@ package check
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/internal/labtest"
 )
-
-func guest(t *testing.T, path, name string) *harness.Guest {
-	t.Helper()
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := harness.NewGuest(name, wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
-}
 
 // TestRun checks a sound guest pass by pass, and stops a corrupting one at its
 // first fault with one line.
 func TestRun(t *testing.T) {
-	lab := harness.NewLab()
-	defer lab.Close(context.Background())
+	lab := labtest.Lab(t)
 	ctx := context.Background()
 
 	var lines []string
-	_, err := Run(ctx, lab, guest(t, "../../guests/freelist/freelist.wasm", "freelist"), Options{Traces: Quick()},
+	_, err := Run(ctx, lab, labtest.Guest(t, "freelist"), Options{Traces: Quick()},
 		func(s string) { lines = append(lines, s) })
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +33,7 @@ func TestRun(t *testing.T) {
 		}
 	}
 
-	_, err = Run(ctx, lab, guest(t, "../testdata/corrupt.wasm", "corrupt"), Options{Traces: Quick(), Modes: []harness.Mode{harness.Host}}, nil)
+	_, err = Run(ctx, lab, labtest.File(t, "../testdata/corrupt.wasm", false, ""), Options{Traces: Quick(), Modes: []harness.Mode{harness.Host}}, nil)
 	var f *harness.Fault
 	const want = "guest corrupt, scenario churn, op 813: block [0x1c608, 0x1c65d) from op 381 was corrupted at byte 0 (0x1c608): its contents changed while it was live"
 	if !errors.As(err, &f) || err.Error() != want {
