@@ -24,12 +24,15 @@
 //
 // Benchmark checks the scenario once, then replays it on fresh instances, b.N
 // ops in all (the last replay cut short), and reports the lab's metrics beside
-// ns/op with b.ReportMetric: the exact ones (pages-grown, peak-pages, heap/live,
-// peak-live-bytes, peak-heap-bytes, the out-of-memory point oom-op, oom-live-bytes
-// and oom-live/limit under 16 MiB, lost-bytes, wasm-bytes, grow-calls) are the
-// same on every run, so benchstat shows them at ± 0%. ns/op is the replays' own
-// time over the ops they ran, instantiation excluded. Name benchmarks with
-// /key=value parts, as the lab does, so benchstat -col /guest compares guests.
+// ns/op with b.ReportMetric. The exact ones are the same on every run: the
+// instructions the module executed per op (instrs/op, p99-instrs, max-instrs,
+// mem-ops/op and bulk-bytes/op, counted by a metered copy of it in the checked
+// pass), its memory (pages-grown, peak-pages, grow-calls), fragmentation
+// (heap/live, peak-live-bytes, peak-heap-bytes), the out-of-memory point under
+// 16 MiB (oom-op, oom-live-bytes, oom-live/limit: absent when the trace fits),
+// lost-bytes and wasm-bytes. ns/op is the replays' own time over the ops they
+// ran, instantiation excluded. Name benchmarks with /key=value parts, as the lab
+// does, so benchstat -col /guest compares guests.
 //
 // Options choose the scenarios (Scenarios, Full), a user's trace file
 // (TraceFile, from alloclab trace record), the memory limits (MemoryLimit,

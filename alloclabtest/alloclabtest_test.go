@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,6 +193,14 @@ func TestBenchmark(t *testing.T) {
 			}
 			if e.OOM != nil {
 				want[harness.UnitOOMOp] = float64(e.OOM.Op)
+			}
+			if e.Counts == nil {
+				t.Fatal("the pool guest ran without instruction counts")
+			}
+			want[harness.UnitP99Instrs] = float64(e.Counts.All.P99Instrs)
+			want[harness.UnitMaxInstrs] = float64(e.Counts.All.MaxInstrs)
+			if instrs, _, _ := e.Counts.All.PerOp(); math.Abs(r.Extra[harness.UnitInstrs]-instrs) > 1e-6*instrs {
+				t.Errorf("%s = %v, want %v", harness.UnitInstrs, r.Extra[harness.UnitInstrs], instrs)
 			}
 			for unit, v := range want {
 				if got, ok := r.Extra[unit]; !ok || got != v {

@@ -23,10 +23,12 @@ func ExampleBenchmark() {
 	r := testing.Benchmark(func(b *testing.B) {
 		alloclabtest.Benchmark(b, pool.Wasm, "fragmentation-alternating", alloclabtest.Name("pool"))
 	})
-	for _, unit := range []string{"pages-grown", "peak-live-bytes", "heap/live", "lost-bytes"} {
+	for _, unit := range []string{"instrs/op", "p99-instrs", "pages-grown", "peak-live-bytes", "heap/live", "lost-bytes"} {
 		fmt.Printf("%s %v\n", unit, r.Extra[unit])
 	}
 	// Output:
+	// instrs/op 85.52985
+	// p99-instrs 87
 	// pages-grown 1
 	// peak-live-bytes 85196
 	// heap/live 1.048

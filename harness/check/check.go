@@ -66,6 +66,9 @@ func Run(ctx context.Context, lab *harness.Lab, g *harness.Guest, o Options, log
 	if log == nil {
 		log = func(string) {}
 	}
+	if _, err := g.Metered(); err != nil {
+		log(fmt.Sprintf("counts: none, it runs without instruction counts: %v", err))
+	}
 	modes := o.Modes
 	if modes == nil {
 		modes = Modes
