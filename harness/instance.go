@@ -17,8 +17,9 @@ type Instance struct {
 	stack []uint64
 }
 
-// Instantiate instantiates g under cfg (engine, memory limit, initial pages and
-// host memory policy; the other fields do not apply). Close releases it; until
+// Instantiate instantiates g under cfg (engine, memory limit, initial pages,
+// host memory policy, and Check, which instantiates the metered module so
+// Instance.Instrs counts; the other fields do not apply). Close releases it; until
 // then the Lab runs nothing else (ErrInstanceLive).
 func (l *Lab) Instantiate(ctx context.Context, g *Guest, cfg Config) (*Instance, error) {
 	cfg = cfg.withDefaults()
@@ -48,6 +49,15 @@ func (i *Instance) Free(ctx context.Context, ptr, size, align uint32) error {
 		return fmt.Errorf("guest %s: free(%#x, %d, %d): %w", i.guest.Name, ptr, size, align, err)
 	}
 	return nil
+}
+
+// Instrs returns the instructions the metered guest has executed so far, and
+// false when it is not metered (Config.Check unset, or it cannot be).
+func (i *Instance) Instrs() (uint64, bool) {
+	if i.inst.counters == nil {
+		return 0, false
+	}
+	return i.inst.counters[0].Get(), true
 }
 
 // Memory returns the guest's linear memory.

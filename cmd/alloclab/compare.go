@@ -58,6 +58,18 @@ func compareCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	return compare(ctx, stdout, stderr, o)
 }
 
+// withBaselines returns run flags that make a side run the built baselines in
+// dir's guests/baselines/out, unless they name a folder: a fresh worktree has none,
+// and a side without them would compare a different set of guests.
+func withBaselines(dir string, args []string) []string {
+	for _, a := range args {
+		if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); name == "baselines" && strings.HasPrefix(a, "-") {
+			return args
+		}
+	}
+	return append([]string{"-baselines", filepath.Join(dir, "guests", "baselines", "out")}, args...)
+}
+
 // side is one side of a comparison: a results file, or a tree to run the suite in.
 type side struct {
 	label   string // the column's name in benchstat's table
@@ -119,7 +131,7 @@ func compare(ctx context.Context, stdout, stderr io.Writer, o compareOptions) (e
 			}
 			part := fmt.Sprintf("%s.%d.txt", strings.TrimSuffix(s.file, ".txt"), round+1)
 			fmt.Fprintf(stderr, "# compare: round %d of %d: %s\n", round+1, o.count, s.label)
-			args := append([]string{"run", "-count", "1"}, o.runArgs...)
+			args := append([]string{"run", "-count", "1"}, withBaselines(o.dir, o.runArgs)...)
 			args = append(args, "-o", part)
 			cmd := exec.CommandContext(ctx, s.bin, args...)
 			cmd.Dir, cmd.Stdout, cmd.Stderr = s.tree, stderr, stderr

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -129,5 +130,23 @@ func TestCompareGitRef(t *testing.T) {
 	// The worktrees are gone.
 	if list, _ := git(ctx, clone, "worktree", "list"); strings.Count(list, "\n") != 0 {
 		t.Errorf("worktrees left behind:\n%s", list)
+	}
+}
+
+// TestWithBaselines: both sides run the working tree's built baselines unless the
+// run flags name a folder.
+func TestWithBaselines(t *testing.T) {
+	tests := []struct {
+		args, want []string
+	}{
+		{nil, []string{"-baselines", "/repo/guests/baselines/out"}},
+		{[]string{"-short"}, []string{"-baselines", "/repo/guests/baselines/out", "-short"}},
+		{[]string{"-baselines", "x"}, []string{"-baselines", "x"}},
+		{[]string{"--baselines=x", "-short"}, []string{"--baselines=x", "-short"}},
+	}
+	for _, tc := range tests {
+		if got := withBaselines("/repo", tc.args); !slices.Equal(got, tc.want) {
+			t.Errorf("withBaselines(%q) = %q, want %q", tc.args, got, tc.want)
+		}
 	}
 }

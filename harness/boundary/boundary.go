@@ -28,8 +28,9 @@
 //     the block; pooled writes and copies back like copy, through one
 //     long-lived guest block. So copy − pooled is the price of the alloc and
 //     free calls, copy − view that of the copies. Units: ns/op, copied-bytes
-//     (bytes copied between Go and guest memory per op) and guest-calls (wazero
-//     calls per op). The guest ABI has no function that computes on the data,
+//     (bytes copied between Go and guest memory per op), guest-calls (wazero
+//     calls per op) and instrs/op (the guest's wasm instructions per op in the
+//     checked pass, counted by its metered module; set-up and warm-up included). The guest ABI has no function that computes on the data,
 //     so the result read back is the payload as the guest holds it.
 //   - boundary-copy, way=view-across-grow, policy=default|capacity-from-max|mmap:
 //     for each payload size, a slice and a View of a fresh block are taken, the
@@ -110,12 +111,15 @@ const (
 	UnitLostBytes        = "lost-bytes"
 	UnitHeldPages        = "held-pages"
 	UnitProbeGrownPages  = "probe-grown-pages"
+	// UnitInstrs is the guest's wasm instructions per op of boundary-copy's
+	// checked pass (set-up and warm-up included), counted by its metered module.
+	UnitInstrs = "instrs/op"
 )
 
 // ExactUnits lists the deterministic units, to be declared assume=exact.
 var ExactUnits = []string{
 	UnitCopiedBytes, UnitGuestCalls, UnitStaleViews, UnitLostWriteBytes, UnitRefusedViews,
-	UnitLeakedBytes, UnitProbeBytes, UnitLostBytes, UnitHeldPages, UnitProbeGrownPages,
+	UnitLeakedBytes, UnitProbeBytes, UnitLostBytes, UnitHeldPages, UnitProbeGrownPages, UnitInstrs,
 }
 
 // Part is one key=value part of a benchmark name.

@@ -39,9 +39,10 @@ type Runner struct {
 	Short   bool
 	Timeout time.Duration // of each checked pass; 0 means harness.DefaultTimeout
 
-	copyPages map[copyKey]uint32
-	handles   map[handlesKey]*HandlesRun
-	exact     map[exactKey][]*Result
+	copyPages  map[copyKey]uint32
+	copyInstrs map[copyKey]float64 // instructions per op of the checked pass; absent when not counted
+	handles    map[handlesKey]*HandlesRun
+	exact      map[exactKey][]*Result
 }
 
 type copyKey struct {
@@ -60,7 +61,7 @@ type exactKey struct{ guest, what string }
 // NewRunner returns a runner on lab.
 func NewRunner(lab *harness.Lab, engine harness.Engine, short bool, timeout time.Duration) *Runner {
 	return &Runner{Lab: lab, Engine: engine, Short: short, Timeout: timeout,
-		copyPages: map[copyKey]uint32{}, handles: map[handlesKey]*HandlesRun{}, exact: map[exactKey][]*Result{}}
+		copyPages: map[copyKey]uint32{}, copyInstrs: map[copyKey]float64{}, handles: map[handlesKey]*HandlesRun{}, exact: map[exactKey][]*Result{}}
 }
 
 // Run runs one count of scenario against g, calling emit with each line as it is
@@ -99,7 +100,7 @@ func (r *Runner) checked(ctx context.Context, g *harness.Guest, label string, po
 	if policy == "" {
 		policy = harness.PolicyMmap
 	}
-	cfg := harness.Config{Engine: r.Engine, Policy: policy, MemoryLimitPages: limit, Timeout: r.timeout()}
+	cfg := harness.Config{Engine: r.Engine, Policy: policy, MemoryLimitPages: limit, Timeout: r.timeout(), Check: true}
 	tctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	inst, err := r.Lab.Instantiate(tctx, g, cfg)
@@ -160,8 +161,12 @@ func (r *Runner) runCopy(ctx context.Context, g *harness.Guest, unchecked bool, 
 			pages, ok := r.copyPages[k]
 			if !ok && !unchecked {
 				err := r.checked(ctx, g, lbl, "", 0, func(ctx context.Context, c *Checker, inst *harness.Instance) error {
+					before, counted := inst.Instrs()
 					if _, err := RunCopy(ctx, c, way, size, warm, ops, true); err != nil {
 						return err
+					}
+					if after, _ := inst.Instrs(); counted {
+						r.copyInstrs[k] = float64(after-before) / float64(warm+ops)
 					}
 					if c.LiveBlocks != 0 {
 						return fmt.Errorf("%d blocks still live after the workload", c.LiveBlocks)
@@ -187,6 +192,9 @@ func (r *Runner) runCopy(ctx context.Context, g *harness.Guest, unchecked bool, 
 			res.add(round(float64(run.Elapsed.Nanoseconds())/float64(run.Ops), 5), "ns/op")
 			res.add(float64(run.Copied/uint64(run.Ops)), UnitCopiedBytes)
 			res.add(float64(run.Calls/run.Ops), UnitGuestCalls)
+			if n, ok := r.copyInstrs[k]; ok {
+				res.add(round(n, 7), UnitInstrs)
+			}
 			if err := emit(res); err != nil {
 				return err
 			}
