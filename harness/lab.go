@@ -1,6 +1,8 @@
 // Package harness runs allocator guests under wazero: it replays a scenario's
 // trace against a guest, checks every block the guest hands out, and measures the
 // pass: time per op, memory grown, the out-of-memory point and the live bytes.
+// A checked pass runs the guest's metered module (Guest.Metered), so it also
+// counts the wasm instructions, memory ops and bulk bytes of each op (Counts).
 //
 // A Lab holds the wazero runtimes; Lab.Run replays one trace once (a Pass);
 // Measure combines a checked pass, an out-of-memory pass and timed passes into the
