@@ -75,6 +75,10 @@ type Config struct {
 	// MeasureHost records the host process's peak resident memory over the pass,
 	// instantiation included.
 	MeasureHost bool
+	// Touched backs the guest's memory by mmap in 4 KiB pages, none touched at the
+	// start, and records Pass.TouchedBytes at the end. It is meant for unchecked
+	// passes: the checker's fill patterns write every block.
+	Touched bool
 	// Latency times the pass in small pieces for tail latencies (see Latency);
 	// MeasureCall times empty calls after it (Pass.CallNs).
 	Latency, MeasureCall bool
@@ -89,6 +93,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Policy == "" {
 		c.Policy = PolicyDefault
+	}
+	if c.Touched {
+		c.Policy = PolicyMmap
 	}
 	if c.MemoryLimitPages == 0 || c.MemoryLimitPages > MaxPages {
 		c.MemoryLimitPages = MaxPages

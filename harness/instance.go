@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/alloclab/alloclab/harness/internal/adapter"
+	"github.com/alloclab/alloclab/harness/internal/hostmem"
 )
 
 // Instance is one guest instantiated for a workload the host drives itself, call by
@@ -22,8 +27,21 @@ type Instance struct {
 // Instance.Instrs counts; the other fields do not apply). Close releases it; until
 // then the Lab runs nothing else (ErrInstanceLive).
 func (l *Lab) Instantiate(ctx context.Context, g *Guest, cfg Config) (*Instance, error) {
+	return l.instantiateAs(ctx, g, cfg, l.instantiate)
+}
+
+// InstantiateAnonymous instantiates g alone and without a name, so that a runtime
+// holds any number of them at once, as an embedder's does (they do not count as
+// the Lab's live instance): no driver, shims or checker hooks beside it. It
+// serves Alloc, Free and Memory, for guests of the lab's ABI only.
+func (l *Lab) InstantiateAnonymous(ctx context.Context, g *Guest, cfg Config) (*Instance, error) {
+	return l.instantiateAs(ctx, g, cfg, l.instantiateAnonymous)
+}
+
+func (l *Lab) instantiateAs(ctx context.Context, g *Guest, cfg Config,
+	instantiate func(context.Context, *labRuntime, *Guest, Config) (*instance, error)) (*Instance, error) {
 	cfg = cfg.withDefaults()
-	inst, err := l.instantiate(ctx, l.runtime(ctx, cfg), g, cfg)
+	inst, err := instantiate(ctx, l.runtime(ctx, cfg), g, cfg)
 	if errors.Is(err, ErrInstanceLive) {
 		return nil, err
 	}
@@ -69,3 +87,34 @@ func (i *Instance) GrowStats() GrowStats { return i.inst.grows.Stats }
 
 // Close releases the instance.
 func (i *Instance) Close(ctx context.Context) { i.inst.close(ctx) }
+
+func (l *Lab) instantiateAnonymous(ctx context.Context, r *labRuntime, g *Guest, cfg Config) (*instance, error) {
+	if g.Convention != adapter.ABI {
+		return nil, fmt.Errorf("an anonymous instance needs the lab's ABI, not the %s convention", g.Convention)
+	}
+	wasm, err := r.prepare(ctx, g, g.Wasm, cfg)
+	if err != nil {
+		return nil, err
+	}
+	cm, err := r.compile(ctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	inst := &instance{grows: &hostmem.Allocator{Policy: cfg.Policy, LimitBytes: uint64(cfg.MemoryLimitPages) * PageSize}}
+	m, err := r.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, inst.grows), cm,
+		wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		inst.close(ctx)
+		return nil, err
+	}
+	inst.modules = append(inst.modules, m)
+	if g.HasInitialize {
+		if _, err := m.ExportedFunction("_initialize").Call(ctx); err != nil {
+			inst.close(ctx)
+			return nil, fmt.Errorf("_initialize: %w", err)
+		}
+	}
+	inst.guest, inst.mem = m, m.ExportedMemory("memory")
+	inst.alloc, inst.free = m.ExportedFunction("alloc"), m.ExportedFunction("free")
+	return inst, nil
+}

@@ -36,6 +36,14 @@ type Exact struct {
 	PeakMap       *HeapMap // the heap when live bytes first peak
 	OOMMap        *HeapMap // the heap at the first failed alloc under OOMLimitPages
 	Counts        *Counts  // what the ops cost the metered guest; nil if it could not be metered
+	// DiscardableBytes and PeakDiscardableBytes: bytes of 4 KiB pages holding no
+	// live byte, at the end of the trace and at its peak.
+	DiscardableBytes, PeakDiscardableBytes uint64
+	// TouchedBytes: bytes of 4 KiB pages the guest wrote over an unchecked pass;
+	// Touched says it was measured, TouchedErr why not.
+	TouchedBytes uint64
+	Touched      bool
+	TouchedErr   error
 }
 
 // MarkGrowth returns the pages grown between the trace's first and last Mark op,
@@ -93,7 +101,20 @@ func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *tr
 		LostBytes:     p.LostBytes,
 		LeakChecked:   p.LeakChecked,
 		Counts:        p.Counts,
+
+		DiscardableBytes:     p.DiscardableBytes,
+		PeakDiscardableBytes: p.PeakDiscardableBytes,
 	}
+	// The pages a guest touches are measured without the checker, whose fill
+	// patterns write every block: these are the guest's own writes. They are the
+	// same in both modes (tested), and replay mode is the quicker.
+	touched := cfg
+	touched.Check, touched.Touched, touched.Mode = false, true, Replay
+	tp, err := l.Run(ctx, g, scenario, t, touched)
+	if err != nil {
+		return nil, err
+	}
+	e.TouchedBytes, e.TouchedErr, e.Touched = tp.TouchedBytes, tp.TouchedErr, tp.TouchedErr == nil
 	if oomLimitPages > 0 {
 		cfg.MemoryLimitPages = oomLimitPages
 		p, err := l.Run(ctx, g, scenario, t, cfg)
@@ -146,6 +167,11 @@ const (
 	UnitMaxInstrs = "max-instrs"
 	UnitMemOps    = "mem-ops/op"
 	UnitBulkBytes = "bulk-bytes/op"
+	// Issue 17: what a guest costs its host.
+	UnitTouchedBytes         = "touched-bytes"
+	UnitTouchedLive          = "touched/live"
+	UnitDiscardableBytes     = "discardable-bytes"
+	UnitPeakDiscardableBytes = "peak-discardable-bytes"
 )
 
 // ExactUnits lists the deterministic units, declared assume=exact in the output so
@@ -154,6 +180,7 @@ var ExactUnits = []string{
 	UnitInstrs, UnitP99Instrs, UnitMaxInstrs, UnitMemOps, UnitBulkBytes,
 	UnitGrowCalls, UnitPagesGrown, UnitPeakPages, UnitPeakLiveBytes, UnitPeakHeapBytes,
 	UnitFragmentation, UnitOOMOp, UnitOOMLiveBytes, UnitOOMUtil, UnitWasmBytes, UnitLostBytes,
+	UnitTouchedBytes, UnitTouchedLive, UnitDiscardableBytes, UnitPeakDiscardableBytes,
 }
 
 // Name returns the benchmark name, without the "Benchmark" prefix.
@@ -214,6 +241,14 @@ func (r *Result) Benchfmt() *benchfmt.Result {
 		if e.LeakChecked {
 			add(float64(e.LostBytes), UnitLostBytes)
 		}
+		if e.Touched {
+			add(float64(e.TouchedBytes), UnitTouchedBytes)
+			if e.PeakLiveBytes > 0 {
+				add(round(float64(e.TouchedBytes)/float64(e.PeakLiveBytes), 4), UnitTouchedLive)
+			}
+		}
+		add(float64(e.DiscardableBytes), UnitDiscardableBytes)
+		add(float64(e.PeakDiscardableBytes), UnitPeakDiscardableBytes)
 		add(float64(e.WasmBytes), UnitWasmBytes)
 	}
 	return out

@@ -49,6 +49,15 @@ type Pass struct {
 	LostBytes   uint64
 	LeakChecked bool
 
+	// DiscardableBytes and PeakDiscardableBytes (checked passes): the bytes of 4 KiB
+	// pages of memory holding no live byte at the end of the pass and just after
+	// the peak op (see shadow.Checker.DiscardableBytes).
+	DiscardableBytes, PeakDiscardableBytes uint64
+	// TouchedBytes (Config.Touched): the bytes of 4 KiB pages of the guest's memory
+	// written by the end of the pass; TouchedErr says why it could not be measured.
+	TouchedBytes uint64
+	TouchedErr   error
+
 	// HostPeakBytes is how far the host process's peak resident memory rose above
 	// what it held before the guest was instantiated (Config.MeasureHost; Linux only).
 	HostPeakBytes uint64
@@ -155,6 +164,9 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *trace.Trace
 	if err == nil && cfg.Latency {
 		res.Latency = p.latency.summarize(p.method)
 	}
+	if err == nil && cfg.Touched {
+		res.TouchedBytes, res.TouchedErr = inst.grows.Touched()
+	}
 	if err == nil && cfg.MeasureCall {
 		res.CallNs = callCost(ctx, inst.driver.ExportedFunction("nop"))
 	}
@@ -194,6 +206,9 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *trace.Trace
 			res.OOMMap = p.heapMap(res.OOM.Op)
 		}
 	}
+	if p.checker != nil && res.OOM == nil {
+		res.DiscardableBytes = p.checker.DiscardableBytes()
+	}
 	if p.checker != nil && res.OOM == nil && p.checker.LiveBlocks == 0 {
 		// Everything was freed: what can the guest hand back without growing?
 		lost, err := p.leakCheck(ctx)
@@ -227,22 +242,9 @@ func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Conf
 			wasm, metered = m, true
 		}
 	}
-	lim, err := wasmbin.MemoryLimits(wasm)
+	wasm, err := r.prepare(ctx, g, wasm, cfg)
 	if err != nil {
 		return nil, err
-	}
-	if initial := max(lim.Min, cfg.InitialPages); initial > cfg.MemoryLimitPages {
-		return nil, fmt.Errorf("initial memory of %d pages is above the limit of %d pages", initial, cfg.MemoryLimitPages)
-	}
-	if cfg.InitialPages > lim.Min {
-		if wasm, err = wasmbin.SetLimits(wasm, cfg.InitialPages, 0); err != nil {
-			return nil, fmt.Errorf("setting the initial memory: %w", err)
-		}
-	}
-	if g.ImportsWASI {
-		if err := r.provideWASI(ctx); err != nil {
-			return nil, err
-		}
 	}
 	// The host memory allocator enforces the limit, so it binds the guest and not
 	// the driver beside it, and a refused grow is seen.
@@ -254,7 +256,7 @@ func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Conf
 	}
 	l.live = true
 	inst := &instance{lab: l, grows: &hostmem.Allocator{Policy: cfg.Policy, LimitBytes: uint64(cfg.MemoryLimitPages) * PageSize,
-		Prefault: !cfg.MeasureHost}}
+		Prefault: !cfg.MeasureHost && !cfg.Touched, SmallPages: cfg.Touched}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -337,6 +339,30 @@ func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Conf
 	return inst, nil
 }
 
+// prepare returns wasm, g's module, with its memory starting at cfg.InitialPages,
+// if that is larger, after checking the start is within cfg's limit, and provides
+// WASI if g imports it.
+func (r *labRuntime) prepare(ctx context.Context, g *Guest, wasm []byte, cfg Config) ([]byte, error) {
+	lim, err := wasmbin.MemoryLimits(wasm)
+	if err != nil {
+		return nil, err
+	}
+	if initial := max(lim.Min, cfg.InitialPages); initial > cfg.MemoryLimitPages {
+		return nil, fmt.Errorf("initial memory of %d pages is above the limit of %d pages", initial, cfg.MemoryLimitPages)
+	}
+	if cfg.InitialPages > lim.Min {
+		if wasm, err = wasmbin.SetLimits(wasm, cfg.InitialPages, 0); err != nil {
+			return nil, fmt.Errorf("setting the initial memory: %w", err)
+		}
+	}
+	if g.ImportsWASI {
+		if err := r.provideWASI(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return wasm, nil
+}
+
 func (inst *instance) close(ctx context.Context) {
 	for i := len(inst.modules) - 1; i >= 0; i-- {
 		inst.modules[i].Close(ctx)
@@ -377,7 +403,7 @@ func (p *pass) check(i int, ptr uint32) error {
 		}()
 	}
 	if i == p.peakOp {
-		defer func() { p.res.PeakMap = p.heapMap(i) }()
+		defer func() { p.res.PeakMap, p.res.PeakDiscardableBytes = p.heapMap(i), p.checker.DiscardableBytes() }()
 	}
 	switch op.Kind {
 	case trace.Mark:

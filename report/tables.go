@@ -40,11 +40,11 @@ var unitDesc = map[string]string{
 	"mem-ops/op":    "loads and stores per op",
 	"bulk-bytes/op": "bytes moved by memory.copy and memory.fill per op",
 	// Host memory (exact).
-	"touched-bytes":          "bytes of linear memory the host had to back: pages the guest wrote",
+	"touched-bytes":          "bytes of the 4 KiB pages of linear memory the guest itself wrote (unchecked pass, mmap): what the host had to back",
 	"touched/live":           "touched-bytes / peak-live-bytes",
-	"discardable-bytes":      "at the end of the trace, touched bytes holding nothing live: what the host could give back",
-	"peak-discardable-bytes": "the same at the peak",
-	"host-bytes/instance":    "host memory one instance of the guest costs",
+	"discardable-bytes":      "at the end of the trace, bytes of 4 KiB pages of memory holding no live byte: the most memory.discard could give back",
+	"peak-discardable-bytes": "the same at the peak of live bytes",
+	"host-bytes/instance":    "the process's resident memory per instance, with many alive (density)",
 	"instances/GiB":          "instances of the guest that fit in a GiB of host memory",
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -31,7 +32,7 @@ func boundaryCmd(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	fs := newFlagSet("alloclab boundary", stderr)
 	fs.StringVar(&o.guest, "guest", ".", "guests to run: a comma-separated list of regexps of names and paths of .wasm modules")
 	fs.StringVar(&o.baselines, "baselines", "guests/baselines/out", "folder of built baselines (guests/baselines/build.sh) that -guest patterns also match")
-	fs.StringVar(&o.scenario, "scenario", ".", "boundary scenarios to run: a regexp of boundary-copy, host-handles, leak-check")
+	fs.StringVar(&o.scenario, "scenario", ".", "boundary scenarios to run: a regexp of boundary-copy, host-handles, leak-check, density")
 	fs.IntVar(&o.count, "count", 1, "timed runs of each benchmark")
 	fs.BoolVar(&o.short, "short", false, "use the short version of each scenario")
 	fs.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "time limit of each checked pass")
@@ -59,7 +60,7 @@ func boundaryCmd(ctx context.Context, stdout, stderr io.Writer, args []string) e
 		}
 	}
 	if len(scs) == 0 {
-		return usagef("-scenario %q matches no boundary scenario (boundary-copy, host-handles, leak-check)", o.scenario)
+		return usagef("-scenario %q matches no boundary scenario (boundary-copy, host-handles, leak-check, density)", o.scenario)
 	}
 	gs, err := selectGuests(o.guest, o.baselines, stderr)
 	if err != nil {
@@ -84,6 +85,9 @@ func boundaryCmd(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	var failures []error
 	var writeErr error
 	emit := func(r *boundary.Result) error {
+		if r.Note != "" {
+			fmt.Fprintf(stderr, "# %s: %d instances: %s\n", r.Name(), r.Iters, r.Note)
+		}
 		rec := r.Benchfmt()
 		rec.Config = config
 		if err := out.Write(rec); err != nil {
@@ -105,7 +109,8 @@ func boundaryCmd(ctx context.Context, stdout, stderr io.Writer, args []string) e
 					continue
 				}
 				// The floor's blocks overlap: it is no allocator, only the cost of
-				// the calls, so it runs boundary-copy's timed lines and nothing else.
+				// the calls, so it runs boundary-copy's timed lines and density (the
+				// cost of an instance) and nothing else.
 				floor := g.Name == guests.Floor.Name
 				start := time.Now()
 				err := runner.Run(ctx, sc, g, floor, emit)
@@ -114,11 +119,14 @@ func boundaryCmd(ctx context.Context, stdout, stderr io.Writer, args []string) e
 					return writeErr
 				case ctx.Err() != nil:
 					return fmt.Errorf("interrupted: %w", ctx.Err())
+				case errors.Is(err, boundary.ErrDensityUnsupported):
+					fmt.Fprintf(stderr, "# %v\n", err)
+					failed[k] = true // says so once per guest, and is no failure
 				case err != nil:
 					fmt.Fprintf(stderr, "# FAIL %v\n", err)
 					failures = append(failures, err)
 					failed[k] = true
-				case !floor || sc == boundary.ScenarioCopy:
+				case !floor || sc == boundary.ScenarioCopy || sc == boundary.ScenarioDensity:
 					fmt.Fprintf(stderr, "# Boundary/scenario=%s/guest=%s: count %d in %v\n", sc, g.Name, c+1, time.Since(start).Round(time.Millisecond))
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -43,8 +44,13 @@ func Test_boundary(t *testing.T) {
 	}
 	results, units := readResults(t, stdout)
 	// Per count: pool has 12 boundary-copy lines, 3 view-across-grow, 3 host-handles
-	// with 4 samples each, and 2 leak-check; the floor has boundary-copy's 12.
-	if want := 2 * (12 + 3 + 3*5 + 2 + 12); len(results) != want {
+	// with 4 samples each, 2 leak-check and 3 density (one per memory policy, Linux
+	// only); the floor has boundary-copy's 12 and density's 3.
+	density := 3
+	if runtime.GOOS != "linux" {
+		density = 0
+	}
+	if want := 2 * (12 + 3 + 3*5 + 2 + density + 12 + density); len(results) != want {
 		t.Fatalf("got %d results, want %d", len(results), want)
 	}
 	for _, u := range []string{"copied-bytes", "guest-calls", "stale-views", "lost-write-bytes", "leaked-bytes", "lost-bytes", "held-pages"} {
@@ -52,7 +58,14 @@ func Test_boundary(t *testing.T) {
 			t.Errorf("%s is not declared exact", u)
 		}
 	}
-	for _, u := range []string{"live-bytes-max", "free-delay-gc-mean", "live-bytes"} {
+	for _, r := range results {
+		if strings.Contains(string(r.Name), "scenario=density/") {
+			if v, ok := r.Value("host-bytes/instance"); !ok || v <= 0 {
+				t.Errorf("%s: host-bytes/instance %v", r.Name, v)
+			}
+		}
+	}
+	for _, u := range []string{"live-bytes-max", "free-delay-gc-mean", "live-bytes", "host-bytes/instance", "instances/GiB"} {
 		if m := units.Get(u, "assume"); m != nil {
 			t.Errorf("%s is declared exact, but it depends on when the collector runs", u)
 		}
@@ -105,9 +118,10 @@ func Test_boundary(t *testing.T) {
 	value("Boundary/scenario=host-handles/way=cleanup/at=50%/guest=pool", "live-bytes")
 	value("Boundary/scenario=host-handles/way=cleanup/guest=pool", "free-delay-gc-max")
 	for name := range byName {
-		if strings.Contains(name, "guest=floor") && !strings.Contains(name, "scenario=boundary-copy/way=") ||
-			strings.Contains(name, "guest=floor") && strings.Contains(name, "view-across-grow") {
-			t.Errorf("the floor is no allocator; it should run boundary-copy's timed lines only: %s", name)
+		floorOK := strings.Contains(name, "scenario=boundary-copy/way=") && !strings.Contains(name, "view-across-grow") ||
+			strings.Contains(name, "scenario=density/")
+		if strings.Contains(name, "guest=floor") && !floorOK {
+			t.Errorf("the floor is no allocator; it should run boundary-copy's timed lines and density only: %s", name)
 		}
 	}
 }

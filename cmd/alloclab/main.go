@@ -75,9 +75,13 @@
 // (free-delay-gc-mean/-max, free-delay-obj-mean/-max). leak-check runs each
 // workload until it has freed everything, then allocates back its peak live set
 // and reports the bytes the guest could not hand back without growing
-// (lost-bytes) and the pages it holds (held-pages). The flags are run's;
-// -scenario matches boundary-copy, host-handles and leak-check. The floor runs
-// boundary-copy's timed lines only.
+// (lost-bytes) and the pages it holds (held-pages). density keeps up to 200
+// instances of the guest alive (fewer if 1 GiB or 30 s runs out; -short: 16),
+// each after a short trace, under each memory policy (policy=default,
+// capacity-from-max, mmap), and reports the process's resident memory per
+// instance (host-bytes/instance) and instances/GiB; Linux only. The flags are
+// run's; -scenario matches boundary-copy, host-handles, leak-check and density.
+// The floor runs boundary-copy's timed lines and density only.
 //
 //	alloclab boundary -count 10 > boundary.txt
 //	benchstat -col /guest boundary.txt

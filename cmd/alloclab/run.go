@@ -205,6 +205,8 @@ type suite struct {
 	failed   map[benchKey]bool
 	failures []error
 	done     map[string]int // with -resume: results already in the file, per name
+	// untouched says why touched-bytes could not be measured, once.
+	untouched bool
 }
 
 // bench runs one count of one benchmark and writes its line. A guest's fault is
@@ -245,6 +247,10 @@ func (s *suite) bench(ctx context.Context, sc *scenarios.Scenario, v scenarios.V
 			return fail(err)
 		}
 		s.exact[ek] = e
+		if e.TouchedErr != nil && !s.untouched {
+			s.untouched = true
+			fmt.Fprintf(s.stderr, "# touched-bytes is not measured: %v\n", e.TouchedErr)
+		}
 		s.out.Heap(benchName(sc.Name, v.Name, g.Name, mode), e)
 		if e.OOM != nil && e.OOM.Trap != "" {
 			fmt.Fprintf(s.stderr, "# guest %s, scenario %s: ran out of memory by trapping at op %d: %s\n", g.Name, label, e.OOM.Op, e.OOM.Trap)

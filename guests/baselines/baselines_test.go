@@ -24,10 +24,17 @@ func loadBaseline(t *testing.T, name string) *harness.Guest {
 }
 
 // checkTrace runs t through the checker in both modes with no out-of-memory
-// pass: no fault, and the peak of live bytes the trace says.
+// pass: no fault, the peak of live bytes the trace says, and the same touched
+// pages in both modes (the metric is declared exact).
 func checkTrace(t *testing.T, lab *harness.Lab, g *harness.Guest, scenario string, trace *trace.Trace) {
 	t.Helper()
 	want := trace.Stats().PeakLiveBytes
+	touched := map[harness.Mode]uint64{}
+	t.Cleanup(func() {
+		if len(touched) == 2 && touched[harness.Replay] != touched[harness.Host] {
+			t.Errorf("touched %d bytes in replay mode, %d in host mode", touched[harness.Replay], touched[harness.Host])
+		}
+	})
 	for _, mode := range modes {
 		t.Run(string(mode), func(t *testing.T) {
 			e, err := lab.MeasureExact(context.Background(), g, scenario, trace, harness.Config{Mode: mode}, 0)
@@ -36,6 +43,11 @@ func checkTrace(t *testing.T, lab *harness.Lab, g *harness.Guest, scenario strin
 			}
 			if e.PeakLiveBytes != want {
 				t.Errorf("peak live bytes %d, want %d from the trace", e.PeakLiveBytes, want)
+			}
+			if p, err := lab.Run(context.Background(), g, scenario, trace, harness.Config{Mode: mode, Touched: true}); err != nil {
+				t.Fatal(err)
+			} else if p.TouchedErr == nil {
+				touched[mode] = p.TouchedBytes
 			}
 			t.Logf("%d bytes of wasm, %d pages at the end, heap/live %.3f", e.WasmBytes, e.PeakPages, e.Fragmentation())
 		})

@@ -59,6 +59,14 @@
 //     live set. Units: probe-bytes (that set), lost-bytes (the part the guest
 //     could not hand back inside the memory it held), held-pages (that memory:
 //     wasm memory never shrinks), probe-grown-pages (what the probe grew).
+//   - density, policy=default|capacity-from-max|mmap: up to DensityBudget
+//     instances of the guest, each with a 64 MiB limit, each running a short
+//     trace (DensityWorkload: 256 blocks of 16 B to 4 KiB written in full, half
+//     freed), all kept alive. Units: host-bytes/instance (the rise of the
+//     process's resident memory with them all alive, after a collection, per
+//     instance: the guest's memory, wazero's instance and the lab's driver and
+//     shims) and instances/GiB. Iterations are the instances made, fewer than
+//     the budget's when its memory or time ran out. Linux only.
 //
 // ExactUnits are deterministic: every run of a guest gives the same. The others
 // are times, or depend on when the Go collector runs the cleanups.
@@ -86,10 +94,11 @@ const (
 	ScenarioCopy    = "boundary-copy"
 	ScenarioHandles = "host-handles"
 	ScenarioLeak    = "leak-check"
+	ScenarioDensity = "density"
 )
 
 // Scenarios lists them in the order they run.
-var Scenarios = []string{ScenarioCopy, ScenarioHandles, ScenarioLeak}
+var Scenarios = []string{ScenarioCopy, ScenarioHandles, ScenarioLeak, ScenarioDensity}
 
 // Units of the metrics, as they appear in benchfmt.
 const (
@@ -114,6 +123,9 @@ const (
 	// UnitInstrs is the guest's wasm instructions per op of boundary-copy's
 	// checked pass (set-up and warm-up included), counted by its metered module.
 	UnitInstrs = "instrs/op"
+	// Issue 17: what a guest costs its host.
+	UnitHostBytesPerInstance = "host-bytes/instance"
+	UnitInstancesPerGiB      = "instances/GiB"
 )
 
 // ExactUnits lists the deterministic units, to be declared assume=exact.
@@ -138,6 +150,7 @@ type Result struct {
 	Guest    string
 	Iters    int     // ops timed, or items measured
 	Values   []Value // in order
+	Note     string  // for the log, not the line: why a run stopped short
 }
 
 // Name returns the benchmark name without the "Benchmark" prefix:

@@ -66,8 +66,8 @@ func NewRunner(lab *harness.Lab, engine harness.Engine, short bool, timeout time
 
 // Run runs one count of scenario against g, calling emit with each line as it is
 // measured. unchecked marks a guest that is not an allocator (the lab's floor,
-// whose blocks overlap): it runs boundary-copy's timed lines only, without the
-// checker, and nothing else. An error from the guest is a *harness.Fault naming
+// whose blocks overlap): it runs boundary-copy's timed lines and density, without
+// the checker, and nothing else. An error from the guest is a *harness.Fault naming
 // the guest and the line.
 func (r *Runner) Run(ctx context.Context, scenario string, g *harness.Guest, unchecked bool, emit func(*Result) error) error {
 	switch scenario {
@@ -83,6 +83,8 @@ func (r *Runner) Run(ctx context.Context, scenario string, g *harness.Guest, unc
 			return nil
 		}
 		return r.runLeak(ctx, g, emit)
+	case ScenarioDensity:
+		return r.runDensity(ctx, g, unchecked, emit)
 	}
 	return fmt.Errorf("unknown boundary scenario %q", scenario)
 }

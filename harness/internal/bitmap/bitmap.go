@@ -50,3 +50,23 @@ func (b Bits) words(ptr, size uint32, fn func(w *uint64, mask uint64) bool) {
 		lo += n
 	}
 }
+
+// EmptySpans returns the bytes of the span-byte pieces of [0, end) that hold no set
+// bit; span is a multiple of 64 and end of span. Bits past b's length are clear.
+func (b Bits) EmptySpans(end, span uint64) uint64 {
+	words := span / 64
+	var empty uint64
+	for lo := uint64(0); lo < end/64; lo += words {
+		clear := true
+		for w := lo; w < min(lo+words, uint64(len(b))); w++ {
+			if b[w] != 0 {
+				clear = false
+				break
+			}
+		}
+		if clear {
+			empty += span
+		}
+	}
+	return empty
+}

@@ -58,8 +58,11 @@ type Allocator struct {
 	// Prefault touches the initial memory at instantiation, so that the kernel's
 	// first-touch faults are not paid inside a timed run.
 	Prefault bool
-	Stats    Stats
-	mem      experimental.LinearMemory
+	// SmallPages asks the kernel not to back an mmap memory with transparent huge
+	// pages, so that Touched counts 4 KiB pages.
+	SmallPages bool
+	Stats      Stats
+	mem        experimental.LinearMemory
 }
 
 // Allocate implements experimental.MemoryAllocator.
@@ -72,12 +75,25 @@ func (a *Allocator) Allocate(capacity, maxBytes uint64) experimental.LinearMemor
 	case CapacityFromMax:
 		inner = &sliceMemory{capacity: maxBytes}
 	case Mmap:
-		inner = newMmapMemory(maxBytes)
+		inner = newMmapMemory(maxBytes, a.SmallPages)
 	default:
 		inner = &sliceMemory{capacity: capacity, appendOnGrow: true}
 	}
 	a.mem = inner
 	return &counting{inner: inner, stats: &a.Stats, limit: maxBytes, prefault: a.Prefault}
+}
+
+// Touched returns the bytes of the 4 KiB pages of an mmap memory that hold a page
+// of their own: those the guest (or wazero, for its data segments) wrote. A page
+// only read maps the kernel's shared zero page, costs the host nothing and is not
+// counted (mincore would count it). It fails under the other policies and where
+// the kernel does not say (Linux only).
+func (a *Allocator) Touched() (uint64, error) {
+	m, ok := a.mem.(interface{ mapped() []byte })
+	if !ok || m.mapped() == nil {
+		return 0, fmt.Errorf("touched pages: the memory is not an mmap reservation (policy %s)", a.Policy)
+	}
+	return written(m.mapped())
 }
 
 // Close frees the backing of the memory this allocator made, if any.

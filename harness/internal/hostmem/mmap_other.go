@@ -3,4 +3,4 @@
 package hostmem
 
 // newMmapMemory falls back to a slice with its whole capacity where mmap is missing.
-func newMmapMemory(maxBytes uint64) *sliceMemory { return &sliceMemory{capacity: maxBytes} }
+func newMmapMemory(maxBytes uint64, _ bool) *sliceMemory { return &sliceMemory{capacity: maxBytes} }

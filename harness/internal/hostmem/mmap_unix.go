@@ -12,10 +12,13 @@ type mmapMemory struct {
 	size     uint64
 }
 
-func newMmapMemory(maxBytes uint64) *mmapMemory {
+func newMmapMemory(maxBytes uint64, smallPages bool) *mmapMemory {
 	b, err := syscall.Mmap(-1, 0, int(max(maxBytes, 1<<16)), syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
 	if err != nil {
 		return &mmapMemory{}
+	}
+	if smallPages {
+		noHugePages(b)
 	}
 	return &mmapMemory{reserved: b}
 }
@@ -38,4 +41,12 @@ func (m *mmapMemory) Free() {
 		_ = syscall.Munmap(m.reserved)
 		m.reserved = nil
 	}
+}
+
+// mapped is the memory's current extent, for Touched.
+func (m *mmapMemory) mapped() []byte {
+	if m.reserved == nil {
+		return nil
+	}
+	return m.reserved[:m.size]
 }

@@ -25,6 +25,13 @@ func PeakRSS() func() uint64 {
 	}
 }
 
+// RSS returns the process's resident memory now, and false where the kernel does
+// not say.
+func RSS() (uint64, bool) {
+	n := status("VmRSS:")
+	return n, n > 0
+}
+
 // status returns a /proc/self/status field in bytes.
 func status(field string) uint64 {
 	b, err := os.ReadFile("/proc/self/status")

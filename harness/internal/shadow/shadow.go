@@ -217,6 +217,18 @@ func (c *Checker) owner(ptr, size uint32) block {
 	return block{}
 }
 
+// OSPageSize is the page DiscardableBytes counts in: the host's, not wasm's.
+const OSPageSize = 4096
+
+// DiscardableBytes returns the bytes of the 4 KiB pages of memory that hold no
+// live byte: what memory.discard, or the host's madvise, could return now if the
+// allocator said which pages it does not need. It is an upper bound: the guest's
+// static data and stack, and the allocator's own metadata (often kept inside free
+// blocks), also lie in pages the map calls empty.
+func (c *Checker) DiscardableBytes() uint64 {
+	return c.used.EmptySpans(uint64(c.mem.Size()), OSPageSize)
+}
+
 // CellLive returns the live bytes in each cell of cellBytes bytes covering
 // [0, memBytes): the data of a heap map.
 func (c *Checker) CellLive(memBytes uint64, cellBytes uint32) []uint32 {
