@@ -136,6 +136,9 @@ func TestTouched(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if err := lab.MeasureTouched(context.Background(), g, scenario, sc.Trace(true), harness.Config{}, e); err != nil {
+					t.Fatal(err)
+				}
 				if !e.Touched {
 					t.Fatalf("not measured: %v", e.TouchedErr)
 				}

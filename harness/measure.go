@@ -105,16 +105,6 @@ func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *tr
 		DiscardableBytes:     p.DiscardableBytes,
 		PeakDiscardableBytes: p.PeakDiscardableBytes,
 	}
-	// The pages a guest touches are measured without the checker, whose fill
-	// patterns write every block: these are the guest's own writes. They are the
-	// same in both modes (tested), and replay mode is the quicker.
-	touched := cfg
-	touched.Check, touched.Touched, touched.Mode = false, true, Replay
-	tp, err := l.Run(ctx, g, scenario, t, touched)
-	if err != nil {
-		return nil, err
-	}
-	e.TouchedBytes, e.TouchedErr, e.Touched = tp.TouchedBytes, tp.TouchedErr, tp.TouchedErr == nil
 	if oomLimitPages > 0 {
 		cfg.MemoryLimitPages = oomLimitPages
 		p, err := l.Run(ctx, g, scenario, t, cfg)
@@ -124,6 +114,21 @@ func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *tr
 		e.OOM, e.OOMMap = p.OOM, p.OOMMap
 	}
 	return e, nil
+}
+
+// MeasureTouched adds touched-bytes to e: one more pass of t, unchecked (the
+// checker's fill patterns write every block, so these are the guest's own
+// writes), under cfg but in replay mode (the pages are the same in both modes,
+// tested) with Config.Touched. Where the pages cannot be read, e.TouchedErr says
+// why; an error is a guest's *Fault.
+func (l *Lab) MeasureTouched(ctx context.Context, g *Guest, scenario string, t *trace.Trace, cfg Config, e *Exact) error {
+	cfg.Check, cfg.Touched, cfg.Mode = false, true, Replay
+	p, err := l.Run(ctx, g, scenario, t, cfg)
+	if err != nil {
+		return err
+	}
+	e.TouchedBytes, e.TouchedErr, e.Touched = p.TouchedBytes, p.TouchedErr, p.TouchedErr == nil
+	return nil
 }
 
 // Result is one benchmark line: a timed pass with the exact metrics beside it.

@@ -322,8 +322,9 @@ func variantConfig(v scenarios.Variant, engine harness.Engine, mode harness.Mode
 	return cfg, oomLimit
 }
 
-// measureExact runs the checked passes. A pre-allocating variant first learns the
-// pages the guest needs, then measures with its memory starting that large.
+// measureExact runs the checked passes and the touched pass. A pre-allocating
+// variant first learns the pages the guest needs, then measures with its memory
+// starting that large.
 func measureExact(ctx context.Context, lab *harness.Lab, g *harness.Guest, scenario string, t *trace.Trace, cfg harness.Config, v scenarios.Variant, timeout time.Duration, oomLimit uint32) (*harness.Exact, error) {
 	cfg.Timeout = timeout
 	if v.Prealloc {
@@ -333,7 +334,14 @@ func measureExact(ctx context.Context, lab *harness.Lab, g *harness.Guest, scena
 		}
 		cfg.InitialPages = need.PeakPages
 	}
-	return lab.MeasureExact(ctx, g, scenario, t, cfg, oomLimit)
+	e, err := lab.MeasureExact(ctx, g, scenario, t, cfg, oomLimit)
+	if err != nil {
+		return nil, err
+	}
+	if err := lab.MeasureTouched(ctx, g, scenario, t, cfg, e); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 func benchName(scenario, variant, guest string, mode harness.Mode) string {

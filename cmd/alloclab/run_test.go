@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -48,8 +49,10 @@ func Test_run(t *testing.T) {
 	if len(results) != 8 {
 		t.Fatalf("got %d results, want 8 (2 guests x 2 modes x 2 counts)", len(results))
 	}
-	if m := units.Get("peak-live-bytes", "assume"); m == nil || m.Value != "exact" {
-		t.Errorf("peak-live-bytes is not declared exact")
+	for _, u := range []string{"peak-live-bytes", "touched-bytes", "touched/live", "discardable-bytes", "peak-discardable-bytes"} {
+		if m := units.Get(u, "assume"); m == nil || m.Value != "exact" {
+			t.Errorf("%s is not declared exact", u)
+		}
 	}
 	byName := map[string][]*benchfmt.Result{}
 	for _, r := range results {
@@ -59,10 +62,24 @@ func Test_run(t *testing.T) {
 	if len(bump) != 2 {
 		t.Fatalf("names: %v", keys(byName))
 	}
-	for _, unit := range []string{"sec/op", "grow-calls", "pages-grown", "peak-pages", "peak-live-bytes", "heap/live", "wasm-bytes", "p99-sec", "grow-sec"} { // benchfmt tidies -ns units to -sec
+	want := []string{"sec/op", "grow-calls", "pages-grown", "peak-pages", "peak-live-bytes", "heap/live", "wasm-bytes", "p99-sec", "grow-sec", // benchfmt tidies -ns units to -sec
+		"discardable-bytes", "peak-discardable-bytes"}
+	if runtime.GOOS == "linux" {
+		want = append(want, "touched-bytes", "touched/live")
+	}
+	for _, unit := range want {
 		if _, ok := bump[0].Value(unit); !ok {
 			t.Errorf("bump has no %s", unit)
 		}
+	}
+	// bump writes nothing of its own, and churn frees every block: all of its
+	// memory is discardable at the end.
+	pages, _ := bump[0].Value("peak-pages")
+	if v, _ := bump[0].Value("discardable-bytes"); v != pages*65536 {
+		t.Errorf("discardable-bytes %v, want all %v pages", v, pages)
+	}
+	if v, ok := bump[0].Value("touched-bytes"); ok && v != 0 {
+		t.Errorf("bump touched %v bytes, want 0", v)
 	}
 	// Exact metrics agree between counts and modes.
 	host := byName["Alloc/scenario=churn/guest=bump/mode=host"]
