@@ -545,6 +545,7 @@ type choice struct {
 
 type leader struct {
 	Guest, Value string
+	Partial      string   // "3 of 4 scenarios" when the guest lacks some
 	Costs        []string // the trade-offs: measures where the guest is among the worst third
 }
 
@@ -569,8 +570,9 @@ func (rk *Ranking) choose() []*choice {
 			continue
 		}
 		c := &choice{Need: n.need, How: strings.ReplaceAll(n.how, "the base", rk.Base)}
-		for _, row := range rk.order(n.m)[:min(3, len(rk.order(n.m)))] {
-			l := leader{Guest: row.Guest, Value: n.m.Format(row.Values[n.m.ID])}
+		lead := rk.order(n.m)
+		for _, row := range lead[:min(3, len(lead))] {
+			l := leader{Guest: row.Guest, Value: n.m.Format(row.Values[n.m.ID]), Partial: row.Partial}
 			for _, other := range rk.Metrics {
 				if other.ID == n.m.ID || other.ID == mInstr.ID && rk.has(mTime.ID) {
 					continue

@@ -89,7 +89,8 @@ func TestRankWithoutBase(t *testing.T) {
 	path := filepath.Join(dir, "20250101-000000.txt")
 	text := "Unit heap/live assume=exact\n" +
 		"BenchmarkAlloc/scenario=churn/guest=pool/mode=replay 1 20 ns/op 1.5 heap/live\n" +
-		"BenchmarkAlloc/scenario=churn/guest=bump/mode=replay 1 10 ns/op 30 heap/live\n"
+		"BenchmarkAlloc/scenario=churn/guest=bump/mode=replay 1 10 ns/op 30 heap/live\n" +
+		"BenchmarkAlloc/scenario=swiss/guest=pool/mode=replay 1 20 ns/op 1.5 heap/live\n"
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +112,8 @@ func TestRankWithoutBase(t *testing.T) {
 	if want := []string{"time", "heap"}; !slices.Equal(ids, want) {
 		t.Errorf("metrics %v, want %v", ids, want)
 	}
-	if got := rk.Rows[0]; got.Guest != "bump" || got.Values["time"] != 0.5 {
-		t.Errorf("first row %+v, want bump at 0.5", got)
+	if got := rk.Rows[0]; got.Guest != "bump" || got.Values["time"] != 0.5 || got.Partial != "1 of 2 scenarios" {
+		t.Errorf("first row %+v, want bump at 0.5 over 1 of 2 scenarios", got)
 	}
 }
 
