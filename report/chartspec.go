@@ -342,8 +342,11 @@ func firstMode(d *chartData, unit string) string {
 }
 
 func describeAxis(unit string, d *chartData) string {
-	if unit == "sec/op" && len(d.modes) > 0 {
+	switch {
+	case unit == "sec/op" && len(d.modes) > 0:
 		return "time per op, " + d.modes[0] + " mode"
+	case unit == "instrs/op":
+		return "wasm instructions per op"
 	}
 	return unit
 }
