@@ -30,7 +30,8 @@
 // pass), its memory (pages-grown, peak-pages, grow-calls), fragmentation
 // (heap/live, peak-live-bytes, peak-heap-bytes), the out-of-memory point under
 // 16 MiB (oom-op, oom-live-bytes, oom-live/limit: absent when the trace fits),
-// lost-bytes and wasm-bytes. ns/op is the replays' own time over the ops they
+// lost-bytes and wasm-bytes, and what it costs its host (touched-bytes,
+// touched/live, discardable-bytes, peak-discardable-bytes; Linux). ns/op is the replays' own time over the ops they
 // ran, instantiation excluded. Name benchmarks with /key=value parts, as the lab
 // does, so benchstat -col /guest compares guests.
 //
@@ -349,6 +350,10 @@ func bench1(b *testing.B, wasm []byte, scenario string, opts []Option) error {
 		t := sc.Trace(!o.full)
 		e, err := lab.MeasureExact(ctx, g, sc.Name, t, cfg, o.oomLimit)
 		if err != nil {
+			return err
+		}
+		// What the guest costs its host, as alloclab run measures it beside.
+		if err := lab.MeasureTouched(ctx, g, sc.Name, t, cfg, e); err != nil {
 			return err
 		}
 		st = &benchState{g: g, trace: t, exact: e, prefixes: map[int]*trace.Trace{}}

@@ -180,16 +180,24 @@ func TestBenchmark(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e, err := labtest.Lab(t).MeasureExact(context.Background(), labtest.Guest(t, "pool"), scenario, sc.Trace(true), harness.Config{}, harness.DefaultOOMLimitPages)
+			lab, g := labtest.Lab(t), labtest.Guest(t, "pool")
+			e, err := lab.MeasureExact(context.Background(), g, scenario, sc.Trace(true), harness.Config{}, harness.DefaultOOMLimitPages)
 			if err != nil {
 				t.Fatal(err)
 			}
+			if err := lab.MeasureTouched(context.Background(), g, scenario, sc.Trace(true), harness.Config{}, e); err != nil {
+				t.Fatal(err)
+			}
 			want := map[string]float64{
-				harness.UnitPagesGrown:    float64(e.PagesGrown),
-				harness.UnitPeakPages:     float64(e.PeakPages),
-				harness.UnitPeakLiveBytes: float64(e.PeakLiveBytes),
-				harness.UnitPeakHeapBytes: float64(e.PeakHeapBytes),
-				harness.UnitWasmBytes:     float64(len(pool)),
+				harness.UnitPagesGrown:       float64(e.PagesGrown),
+				harness.UnitPeakPages:        float64(e.PeakPages),
+				harness.UnitPeakLiveBytes:    float64(e.PeakLiveBytes),
+				harness.UnitPeakHeapBytes:    float64(e.PeakHeapBytes),
+				harness.UnitWasmBytes:        float64(len(pool)),
+				harness.UnitDiscardableBytes: float64(e.DiscardableBytes),
+			}
+			if e.Touched {
+				want[harness.UnitTouchedBytes] = float64(e.TouchedBytes)
 			}
 			if e.OOM != nil {
 				want[harness.UnitOOMOp] = float64(e.OOM.Op)
