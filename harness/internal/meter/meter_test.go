@@ -176,6 +176,47 @@ func TestFeatures(t *testing.T) {
 	}
 }
 
+// TestImportedGlobals: with a global imported and one defined, the counters
+// are globals 2 to 4, and the imported global is left alone.
+func TestImportedGlobals(t *testing.T) {
+	wasm, err := os.ReadFile("testdata/imports.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metered, err := Rewrite("imports", wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []byte("\x00asm\x01\x00\x00\x00" +
+		"\x06\x06\x01\x7e\x01\x42\x29\x0b" + // global (mut i64) (i64.const 41)
+		"\x07\x05\x01\x01g\x03\x00") // exported as g
+	ctx := context.Background()
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			rt := wazero.NewRuntimeWithConfig(ctx, e.cfg())
+			defer rt.Close(ctx)
+			em, err := rt.InstantiateWithConfig(ctx, env, wazero.NewModuleConfig().WithName("env"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := rt.InstantiateWithConfig(ctx, metered, wazero.NewModuleConfig().WithName("m"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := m.ExportedFunction("bump").Call(ctx)
+			if err != nil || len(res) != 1 || res[0] != 42 {
+				t.Fatalf("bump() = %v, %v; want 42", res, err)
+			}
+			if got := counters(m); got != [3]uint64{6, 0, 0} {
+				t.Errorf("counts %v, want [6 0 0]", got)
+			}
+			if g := em.ExportedGlobal("g").Get(); g != 41 {
+				t.Errorf("imported global %d, want 41", g)
+			}
+		})
+	}
+}
+
 // threadsModule has a memory and exports atomics and tail (hand-assembled):
 //
 //	(func $atomics (result i32)
