@@ -4,15 +4,28 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/harness/probe"
 	"github.com/alloclab/alloclab/internal/labtest"
 	"github.com/alloclab/alloclab/trace"
 )
 
 // names lists every baseline build.sh knows, each built into out/NAME.wasm.
 var names = []string{"dlmalloc", "rust-std", "tlsf", "as-stub", "emmalloc", "go-runtime",
-	"tinygo-leaking", "tinygo-conservative", "tinygo-precise"}
+	"tinygo-leaking", "tinygo-conservative", "tinygo-precise",
+	"go-runtime-gogc50", "go-runtime-memlimit", "mimalloc", "mallocng"}
+
+// oomTraps says how each baseline runs out of memory (README.md): true for
+// those that trap once memory.grow is refused, false for those whose alloc
+// returns 0.
+var oomTraps = map[string]bool{
+	"dlmalloc": false, "rust-std": false, "tlsf": true, "as-stub": true, "emmalloc": false,
+	"go-runtime": true, "go-runtime-gogc50": true, "go-runtime-memlimit": true,
+	"mimalloc": false, "mallocng": false,
+	"tinygo-leaking": true, "tinygo-conservative": true, "tinygo-precise": true,
+}
 
 var modes = []harness.Mode{harness.Replay, harness.Host}
 
@@ -110,6 +123,25 @@ func TestTinyGoHeapsOOM(t *testing.T) {
 			if e.OOM.Op != tc.op || e.OOM.Trap == "" {
 				t.Errorf("OOM at op %d (trap %q), want a trap at op %d", e.OOM.Op, e.OOM.Trap, tc.op)
 			}
+		})
+	}
+}
+
+// TestBaselinesOOM runs each baseline out of memory with alloclab check's probe
+// (16 MiB) and checks it fails the way README.md says: alloc returns 0, or the
+// guest traps right after its memory.grow was refused.
+func TestBaselinesOOM(t *testing.T) {
+	lab := labtest.Lab(t)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			r, err := probe.OOM(context.Background(), lab, loadBaseline(t, name), harness.Config{Timeout: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if traps := r.At.Trap != ""; traps != oomTraps[name] {
+				t.Errorf("%v: trapped %v, want %v", r, traps, oomTraps[name])
+			}
+			t.Log(r)
 		})
 	}
 }

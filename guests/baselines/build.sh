@@ -4,7 +4,8 @@
 #
 #   guests/baselines/build.sh [-check] [NAME...]    (default: all of them)
 #
-# Names: dlmalloc rust-std tlsf as-stub emmalloc go-runtime (see README.md).
+# Names: dlmalloc rust-std tlsf as-stub emmalloc go-runtime go-runtime-gogc50
+# go-runtime-memlimit mimalloc mallocng (see README.md).
 # It installs what each needs where it can: Debian packages with apt-get (as root,
 # and only those not yet installed), AssemblyScript with npm ci into tlsf/. A
 # baseline whose toolchain cannot be had is reported as "skipped NAME: reason" and
@@ -19,6 +20,7 @@ out=$here/out
 cache=$here/cache
 all=(dlmalloc rust-std tlsf as-stub emmalloc go-runtime)
 all+=(tinygo-leaking tinygo-conservative tinygo-precise) # TinyGo's heaps, by collector
+all+=(go-runtime-gogc50 go-runtime-memlimit mimalloc mallocng)
 
 log() { echo "build.sh: $*" >&2; }
 
@@ -27,7 +29,7 @@ names=()
 for a in "$@"; do
 	case $a in
 	-check | --check) check=1 ;;
-	-h | -help | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+	-h | -help | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
 	*)
 		if [[ " ${all[*]} " != *" $a "* ]]; then
 			log "unknown baseline $a (want one of: ${all[*]})"
@@ -103,6 +105,57 @@ need_emmalloc_src() {
 		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" ./usr/share/emscripten/system/lib/emmalloc.c ||
 			{ reason="cannot unpack emmalloc.c from $deb"; return 1; }
 	fi
+}
+
+# need_deb_src PKG downloads Debian's source package PKG into cache/ with
+# apt-get source --download-only, through a private apt configuration under
+# cache/apt/ that holds the one deb-src entry it needs (the machine's sources are
+# not touched), unpacks it with dpkg-source and sets srcdir to the unpacked tree
+# and srcinfo to "PKG VERSION (FILE BYTES bytes sha256 HASH ...)".
+need_deb_src() {
+	local pkg=$1 codename dsc
+	if ! command -v apt-get >/dev/null || ! command -v dpkg-source >/dev/null; then
+		reason="needs apt-get and dpkg-source (dpkg-dev) to fetch Debian's $pkg source package"
+		return 1
+	fi
+	dsc=$(ls "$cache/src/$pkg"/"${pkg}"_*.dsc 2>/dev/null | head -1)
+	if [ -z "$dsc" ]; then
+		codename=$(. /etc/os-release 2>/dev/null && [ "${ID:-}" = debian ] && echo "${VERSION_CODENAME:-}")
+		if [ -z "$codename" ]; then
+			reason="fetches Debian's $pkg source package and this is not Debian (no ID=debian, VERSION_CODENAME in /etc/os-release)"
+			return 1
+		fi
+		local a=$cache/apt
+		mkdir -p "$a/sources.list.d" "$a/lists/partial" "$a/archives/partial" "$cache/src/$pkg"
+		echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $codename main" >"$a/sources.list"
+		local opts=(-o "Dir::Etc::sourcelist=$a/sources.list" -o "Dir::Etc::sourceparts=$a/sources.list.d"
+			-o "Dir::State::Lists=$a/lists" -o "Dir::Cache::archives=$a/archives"
+			-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o APT::Sandbox::User=root)
+		if ! ls "$a/lists/"*_Sources* >/dev/null 2>&1; then
+			log "apt-get update with cache/apt/sources.list (deb-src $codename main only)"
+			apt-get "${opts[@]}" update -qq >&2 || { reason="apt-get update of the private deb-src list failed"; return 1; }
+		fi
+		log "apt-get source --download-only $pkg (into cache/src/$pkg)"
+		(cd "$cache/src/$pkg" && apt-get "${opts[@]}" source --download-only -qq "$pkg" >&2) ||
+			{ reason="apt-get source --download-only $pkg failed"; return 1; }
+		dsc=$(ls "$cache/src/$pkg"/"${pkg}"_*.dsc 2>/dev/null | head -1)
+		[ -n "$dsc" ] || { reason="apt-get source $pkg gave no .dsc"; return 1; }
+	fi
+	local ver
+	ver=$(sed -n 's/^Version: //p' "$dsc")
+	srcdir=$cache/src/$pkg/$pkg-$ver
+	if [ ! -d "$srcdir" ]; then
+		log "dpkg-source -x $(basename "$dsc")"
+		(cd "$cache/src/$pkg" && dpkg-source -q -x "$(basename "$dsc")" "$pkg-$ver" >&2) ||
+			{ reason="dpkg-source -x $(basename "$dsc") failed"; rm -rf "$srcdir"; return 1; }
+	fi
+	local f files=()
+	for f in "$cache/src/$pkg"/*; do
+		[ -f "$f" ] || continue
+		case $f in *.asc) continue ;; esac
+		files+=("$(basename "$f") $(wc -c <"$f") bytes sha256 $(sha256sum "$f" | cut -c1-64)")
+	done
+	srcinfo="Debian source $pkg $ver ($(IFS=,; echo "${files[*]}" | sed 's/,/, /g'))"
 }
 
 # need_asc runs npm ci in tlsf/ unless node_modules already has the locked
@@ -235,6 +288,58 @@ tinygo_heap() {
 recipe_tinygo-leaking() { tinygo_heap "$1" leaking; }
 recipe_tinygo-conservative() { tinygo_heap "$1" conservative; }
 recipe_tinygo-precise() { tinygo_heap "$1" precise; }
+
+# go_tuned OUT TOOLCHAIN-NOTE -X... builds goruntime with tune.go (the tuned
+# build tag), the collector's settings given as -X main.NAME=VALUE.
+go_tuned() {
+	local o=$1 note=$2
+	shift 2
+	need_go || return 2
+	toolchain="$gover wasip1/wasm -buildmode=c-shared -tags tuned $note"
+	(cd "$here/goruntime" &&
+		GOTOOLCHAIN=local GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 GOFLAGS= \
+			go build -buildmode=c-shared -trimpath -buildvcs=false -tags tuned -ldflags="-s $*" -o "$o" .)
+}
+
+recipe_go-runtime-gogc50() { go_tuned "$1" "GOGC=50 (debug.SetGCPercent)" -X main.gcPercent=50; }
+
+# 4 MiB: below the 4 MiB heap goal that GOGC=100 keeps as its minimum, so the
+# limit binds on small live sets.
+recipe_go-runtime-memlimit() { go_tuned "$1" "GOMEMLIMIT=4MiB (debug.SetMemoryLimit)" -X main.memLimit=4194304; }
+
+recipe_mimalloc() {
+	need_apt clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 || return 2
+	need_deb_src mimalloc || return 2
+	toolchain="clang $(clangver) + wasi-libc $(pkgver wasi-libc) + $srcinfo"
+	# static.c is mimalloc's single-file build; its wasi port grows memory through
+	# wasi-libc's sbrk. A release build (NDEBUG, so MI_DEBUG 0), secure mode off
+	# (MI_SECURE 0, the default), no option changed: see README.md.
+	local rel=${srcdir#"$here/"}
+	(cd "$here" &&
+		clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -DNDEBUG -DMI_DEBUG=0 -DMI_SECURE=0 -mexec-model=reactor \
+			-Wno-deprecated-pragma -Wno-static-in-inline -I "$rel/include" -Wl,--strip-all \
+			-o "$1" mimalloc/mimalloc_abi.c "$rel/src/static.c")
+}
+
+recipe_mallocng() {
+	need_apt clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 || return 2
+	need_deb_src musl || return 2
+	toolchain="clang $(clangver) + wasi-libc $(pkgver wasi-libc) + $srcinfo src/malloc/mallocng"
+	# mallocng's meta.h includes "glue.h" from its own folder, so the sources go,
+	# unchanged, into a build folder beside this project's glue.h; only the
+	# wasi-libc headers are used (_WASI_EMULATED_MMAN for sys/mman.h's constants;
+	# wasi-libc's mmap emulation is not linked: pages.c is mallocng's mmap).
+	local b=$cache/build/mallocng f
+	rm -rf "$b" && mkdir -p "$b" || return 1
+	for f in malloc.c free.c realloc.c aligned_alloc.c meta.h; do
+		cp "$srcdir/src/malloc/mallocng/$f" "$b/" || return 1
+	done
+	cp "$here/mallocng/glue.h" "$here/mallocng/pages.c" "$here/mallocng/mallocng_abi.c" "$b/" || return 1
+	(cd "$b" &&
+		clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -D_WASI_EMULATED_MMAN -mexec-model=reactor \
+			-Wno-tautological-constant-out-of-range-compare -Wl,--strip-all \
+			-o "$1" mallocng_abi.c pages.c malloc.c free.c realloc.c aligned_alloc.c)
+}
 
 mkdir -p "$out"
 failed=()
