@@ -118,8 +118,13 @@
 // __wbindgen_malloc/__wbindgen_free/__wbindgen_realloc; the last two run through
 // adapters to the ABI), what it imports, and whether the harness can run it, then
 // runs the checker over the short churn trace and a trace of every alignment in
-// both modes, and ends with a one-line verdict; exit status 1 if it fails. Run
-// -guest accepts any module check accepts.
+// both modes, then the probes of package harness/probe: out of memory under a
+// 16 MiB limit (alloc must return 0, or the guest trap right after a refused
+// memory.grow; a bad block there fails, naming the op) and reuse (one block at a
+// time at sizes from 16 B to 1 MiB: sizes at which memory grows by half of what
+// passed through are named in a warning). It ends with a one-line verdict, which
+// carries any warning; exit status 1 if it fails, 0 with a warning. Run -guest
+// accepts any module check accepts.
 //
 // Trace records a real program's allocations into a trace file that every guest
 // can replay (format and policies: scenarios/traces/README.md). Record runs a

@@ -313,10 +313,11 @@ recipe_mimalloc() {
 	toolchain="clang $(clangver) + wasi-libc $(pkgver wasi-libc) + $srcinfo"
 	# static.c is mimalloc's single-file build; its wasi port grows memory through
 	# wasi-libc's sbrk. A release build (NDEBUG, so MI_DEBUG 0), secure mode off
-	# (MI_SECURE 0, the default), no option changed: see README.md.
+	# (MI_SECURE 0, the default), no option changed and none read from the
+	# environment (MI_NO_GETENV: a guest has none): see README.md.
 	local rel=${srcdir#"$here/"}
 	(cd "$here" &&
-		clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -DNDEBUG -DMI_DEBUG=0 -DMI_SECURE=0 -mexec-model=reactor \
+		clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -DNDEBUG -DMI_DEBUG=0 -DMI_SECURE=0 -DMI_NO_GETENV -mexec-model=reactor \
 			-Wno-deprecated-pragma -Wno-static-in-inline -I "$rel/include" -Wl,--strip-all \
 			-o "$1" mimalloc/mimalloc_abi.c "$rel/src/static.c")
 }
