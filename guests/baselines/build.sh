@@ -7,7 +7,10 @@
 # Names: dlmalloc rust-std tlsf as-stub emmalloc go-runtime go-runtime-gogc50
 # go-runtime-memlimit mimalloc mallocng (see README.md).
 # It installs what each needs where it can: Debian packages with apt-get (as root,
-# and only those not yet installed), AssemblyScript with npm ci into tlsf/. A
+# and only those not yet installed), AssemblyScript with npm ci into tlsf/, and
+# the Debian source packages of mimalloc and musl with apt-get source into cache/,
+# through a private deb-src list in cache/apt/ (the machine's sources are left
+# alone). A
 # baseline whose toolchain cannot be had is reported as "skipped NAME: reason" and
 # the others go on; the exit status is non-zero only when a build itself fails.
 # -check builds each twice and fails if the two differ by a byte.
@@ -29,7 +32,7 @@ names=()
 for a in "$@"; do
 	case $a in
 	-check | --check) check=1 ;;
-	-h | -help | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+	-h | -help | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
 	*)
 		if [[ " ${all[*]} " != *" $a "* ]]; then
 			log "unknown baseline $a (want one of: ${all[*]})"
