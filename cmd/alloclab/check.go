@@ -10,15 +10,13 @@ import (
 	"time"
 
 	"github.com/alloclab/alloclab/harness"
-	"github.com/alloclab/alloclab/harness/probe"
-	"github.com/alloclab/alloclab/scenarios"
-	"github.com/alloclab/alloclab/trace"
+	"github.com/alloclab/alloclab/harness/check"
 )
 
 // checkCmd says which allocator convention a module uses, what it imports, whether
-// the harness can run it, and runs the checker over standard traces and the
-// probes of package probe (out of memory, reuse), ending with a one-line verdict:
-// FAIL on a fault, ok with a warning for a guest that never reuses freed blocks.
+// the harness can run it, and runs package check's quick traces and probes (out
+// of memory, reuse), ending with a one-line verdict: FAIL on a fault, ok with a
+// warning for a guest that never reuses freed blocks.
 func checkCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("alloclab check", stderr)
 	timeout := fs.Duration("timeout", 30*time.Second, "time limit of each checked pass")
@@ -62,45 +60,15 @@ func checkCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 
 	lab := harness.NewLab()
 	defer lab.Close(context.WithoutCancel(ctx))
-	churn, err := scenarios.Lookup("churn")
-	if err != nil {
-		return err
-	}
-	traces := []struct {
-		name  string
-		trace *trace.Trace
-	}{
-		{"churn", churn.Trace(true)},
-		{"alignments", trace.Alignments()},
-	}
-	for _, tr := range traces {
-		for _, mode := range []harness.Mode{harness.Replay, harness.Host} {
-			e, err := lab.MeasureExact(ctx, g, tr.name, tr.trace, harness.Config{Mode: mode, Timeout: *timeout}, 0)
-			if err != nil {
-				return verdict(false, "%v", err)
-			}
-			fmt.Fprintf(stdout, "checker: %s, %s mode: %d ops, every block sound; %d pages, heap/live %.3g; %v\n",
-				tr.name, mode, e.Ops, e.PeakPages, e.Fragmentation(), e.Counts)
-		}
-	}
-	cfg := harness.Config{Timeout: *timeout}
-	oom, err := probe.OOM(ctx, lab, g, cfg)
-	if err != nil {
-		return verdict(false, "%v", err)
-	}
-	fmt.Fprintf(stdout, "oom probe: %v\n", oom)
-	reuse, err := probe.Reuse(ctx, lab, g, cfg)
+	log := func(line string) { fmt.Fprintln(stdout, line) }
+	warnings, err := check.Run(ctx, lab, g, check.Options{Traces: check.Quick(), Config: harness.Config{Timeout: *timeout}}, log)
 	if err != nil {
 		return verdict(false, "%v", err)
 	}
 	warning := ""
-	if never := reuse.NeverReused(); len(never) > 0 {
-		warning = fmt.Sprintf(" (warning: it never reuses freed blocks of %s)", probe.Sizes(never))
-		fmt.Fprintf(stdout, "reuse probe: warning: never reuses freed blocks of %s: memory grew while every block it handed out was new memory\n", probe.Sizes(never))
-	} else {
-		fmt.Fprintf(stdout, "reuse probe: reuses freed blocks of %s\n", probe.Sizes(probe.ReuseSizes))
+	if len(warnings) > 0 {
+		warning = " (warning: " + strings.Join(warnings, "; ") + ")"
 	}
-	fmt.Fprintf(stdout, "reuse probe: pages grown at each size: %s\n", reuse.Grown())
 	return verdict(true, "the harness can run %s (%s convention) and it passed the checker%s: alloclab run -guest %s", path, g.Convention, warning, path)
 }
 

@@ -15,6 +15,7 @@ import (
 	"fmt"
 
 	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/harness/probe"
 	"github.com/alloclab/alloclab/scenarios"
 	"github.com/alloclab/alloclab/trace"
 )
@@ -88,24 +89,31 @@ func Run(ctx context.Context, lab *harness.Lab, g *harness.Guest, o Options, log
 	return probes(ctx, lab, g, o.Config, log)
 }
 
-// probes runs the out-of-memory probe: the first trace of Quick under
-// harness.DefaultOOMLimitPages, through the checker, so a guest that hands out a
-// block past its memory at the limit is a fault.
+// probes runs the probes of package probe: out of memory (a fault there ends
+// the check) and reuse (sizes whose freed blocks are never used again are a
+// warning).
 func probes(ctx context.Context, lab *harness.Lab, g *harness.Guest, cfg harness.Config, log func(string)) ([]string, error) {
-	churn := Quick()[0]
 	cfg.Mode = harness.Replay
-	cfg.Check, cfg.MemoryLimitPages = true, harness.DefaultOOMLimitPages
 	if cfg.Timeout == 0 {
 		cfg.Timeout = harness.DefaultTimeout
 	}
-	p, err := lab.Run(ctx, g, "oom-probe", churn.Trace, cfg)
+	oom, err := probe.OOM(ctx, lab, g, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if p.OOM == nil {
-		log(fmt.Sprintf("oom probe: %s fits under a %d-page limit", churn.Scenario, cfg.MemoryLimitPages))
-	} else {
-		log(fmt.Sprintf("oom probe: under a %d-page limit, op %d failed with %d bytes live", cfg.MemoryLimitPages, p.OOM.Op, p.OOM.LiveBytes))
+	log("oom probe: " + oom.String())
+	reuse, err := probe.Reuse(ctx, lab, g, cfg)
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil
+	var warnings []string
+	if never := reuse.NeverReused(); len(never) > 0 {
+		warnings = append(warnings, "it never reuses freed blocks of "+probe.Sizes(never))
+		log("reuse probe: warning: never reuses freed blocks of " + probe.Sizes(never) +
+			": memory grew by half of what passed through, one block live at a time")
+	} else {
+		log("reuse probe: reuses freed blocks of " + probe.Sizes(probe.ReuseSizes))
+	}
+	log("reuse probe: pages grown at each size: " + reuse.Grown())
+	return warnings, nil
 }
