@@ -27,6 +27,8 @@ func TestRun(t *testing.T) {
 		"checker: churn, host mode: 20548 ops, every block sound",
 		"checker: alignments, replay mode: 4487 ops, every block sound",
 		"checker: alignments, host mode: 4487 ops, every block sound",
+		"oom probe: under a 256-page limit, alloc of 300000 bytes (op 199) returned 0",
+		"reuse probe: reuses freed blocks of 16, 256, 4096, 65536, 1048576 bytes",
 	} {
 		if i >= len(lines) || !strings.HasPrefix(lines[i], want) {
 			t.Errorf("line %d: got %q, want %q...", i, lines, want)
@@ -38,5 +40,24 @@ func TestRun(t *testing.T) {
 	const want = "guest corrupt, scenario churn, op 813: block [0x1c608, 0x1c65d) from op 381 was corrupted at byte 0 (0x1c608): its contents changed while it was live"
 	if !errors.As(err, &f) || err.Error() != want {
 		t.Errorf("corrupt: %v, want the fault %q", err, want)
+	}
+}
+
+// TestRunProbes checks the probes end a check with a fault at the memory limit
+// and give a warning for a guest that never reuses large blocks.
+func TestRunProbes(t *testing.T) {
+	lab := harness.NewLab()
+	defer lab.Close(context.Background())
+	ctx := context.Background()
+	o := Options{Modes: []harness.Mode{harness.Replay}}
+
+	warnings, err := Run(ctx, lab, guest(t, "../testdata/noreuse.wasm", "noreuse"), o, nil)
+	if err != nil || len(warnings) != 1 || warnings[0] != "it never reuses freed blocks of 65536, 1048576 bytes" {
+		t.Errorf("noreuse: warnings %q, error %v; want the one warning for 65536 and 1048576 bytes", warnings, err)
+	}
+	_, err = Run(ctx, lab, guest(t, "../testdata/oobatlimit.wasm", "oobatlimit"), o, nil)
+	var f *harness.Fault
+	if !errors.As(err, &f) || f.Scenario != "oom-probe" || f.Op != 199 {
+		t.Errorf("oobatlimit: %v, want a fault of the oom-probe at op 199", err)
 	}
 }
