@@ -46,16 +46,15 @@ func TestRun(t *testing.T) {
 // TestRunProbes checks the probes end a check with a fault at the memory limit
 // and give a warning for a guest that never reuses large blocks.
 func TestRunProbes(t *testing.T) {
-	lab := harness.NewLab()
-	defer lab.Close(context.Background())
+	lab := labtest.Lab(t)
 	ctx := context.Background()
 	o := Options{Modes: []harness.Mode{harness.Replay}}
 
-	warnings, err := Run(ctx, lab, guest(t, "../testdata/noreuse.wasm", "noreuse"), o, nil)
+	warnings, err := Run(ctx, lab, labtest.File(t, "../testdata/noreuse.wasm", false, ""), o, nil)
 	if err != nil || len(warnings) != 1 || warnings[0] != "it never reuses freed blocks of 65536, 1048576 bytes" {
 		t.Errorf("noreuse: warnings %q, error %v; want the one warning for 65536 and 1048576 bytes", warnings, err)
 	}
-	_, err = Run(ctx, lab, guest(t, "../testdata/oobatlimit.wasm", "oobatlimit"), o, nil)
+	_, err = Run(ctx, lab, labtest.File(t, "../testdata/oobatlimit.wasm", false, ""), o, nil)
 	var f *harness.Fault
 	if !errors.As(err, &f) || f.Scenario != "oom-probe" || f.Op != 199 {
 		t.Errorf("oobatlimit: %v, want a fault of the oom-probe at op 199", err)

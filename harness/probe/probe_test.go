@@ -3,34 +3,13 @@ package probe
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/internal/labtest"
 )
-
-func guest(t *testing.T, path string) *harness.Guest {
-	t.Helper()
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := strings.TrimSuffix(path[strings.LastIndex(path, "/")+1:], ".wasm")
-	g, err := harness.NewGuest(name, wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
-}
-
-func newLab(t *testing.T) *harness.Lab {
-	lab := harness.NewLab()
-	t.Cleanup(func() { lab.Close(context.Background()) })
-	return lab
-}
 
 // TestOOM runs the out-of-memory probe on guests that return 0, trap after a
 // refused grow, and hand out a block past memory at the limit.
@@ -46,10 +25,10 @@ func TestOOM(t *testing.T) {
 		{"../../guests/freelist/freelist.wasm", "under a 256-page limit, alloc of 300000 bytes (op 199) returned 0 with 16751200 bytes live", false},
 		{"../testdata/oobatlimit.wasm", "guest oobatlimit, scenario oom-probe, op 199: alloc of 300000 bytes aligned to 64 under a 256-page limit: block [0xffa100, 0x10434e0) is out of bounds: memory is 16777216 bytes", true},
 	}
-	lab := newLab(t)
+	lab := labtest.Lab(t)
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
-			r, err := OOM(context.Background(), lab, guest(t, tc.path), harness.Config{Timeout: time.Minute})
+			r, err := OOM(context.Background(), lab, labtest.File(t, tc.path, false, ""), harness.Config{Timeout: time.Minute})
 			if tc.err {
 				var f *harness.Fault
 				if !errors.As(err, &f) || err.Error() != tc.want {
@@ -92,10 +71,10 @@ func TestReuse(t *testing.T) {
 		{"../testdata/noreuse.wasm", []uint32{65536, 1 << 20}},
 		{"../testdata/minimal.wasm", ReuseSizes},
 	}
-	lab := newLab(t)
+	lab := labtest.Lab(t)
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
-			r, err := Reuse(context.Background(), lab, guest(t, tc.path), harness.Config{Timeout: time.Minute})
+			r, err := Reuse(context.Background(), lab, labtest.File(t, tc.path, false, ""), harness.Config{Timeout: time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}
