@@ -23,7 +23,7 @@ WAT       := $(shell find guests harness -name '*.wat')
 
 FUZZTIME  ?= 10s
 
-.PHONY: bench test fuzz guests baselines tools check report compare
+.PHONY: bench test race fuzz guests baselines tools check report compare
 
 # The results file is written as each benchmark finishes; the log beside it keeps
 # progress and failures. A failing guest does not stop the table: its error is in
@@ -64,6 +64,14 @@ test:
 	go test ./...
 	@for m in $(EXAMPLES); do echo "cd $$m && go vet ./... && go test ./..."; \
 	  (cd $$m && go vet ./... && go test ./...) || exit 1; done
+
+# race runs the tests of the packages that start goroutines (the boundary's
+# cleanup queue, wazero's compiler under the harness, the shared trace cache of
+# scenarios) under the race detector. Too slow for make test (see README's Two
+# commands); .ci/run runs it.
+RACEPKGS  := ./harness/... ./scenarios/...
+race:
+	go test -race -timeout 60m $(RACEPKGS)
 
 # fuzz runs every fuzz target for FUZZTIME; go test already runs their seed corpora.
 fuzz:

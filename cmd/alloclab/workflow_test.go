@@ -13,8 +13,8 @@ import (
 
 // TestWorkflows lints the GitHub Actions workflows with actionlint, and with
 // shellcheck for their scripts where it is installed; any finding fails. It also
-// checks CI runs what it claims: ci.yml runs .ci/run, which runs make check and
-// make test.
+// checks CI runs what it claims: ci.yml runs .ci/run, which runs make check,
+// make test and make race.
 func TestWorkflows(t *testing.T) {
 	files, err := filepath.Glob("../../.github/workflows/*.yml")
 	if err != nil || len(files) == 0 {
@@ -23,7 +23,7 @@ func TestWorkflows(t *testing.T) {
 	for path, wants := range map[string][]string{
 		"../../.github/workflows/ci.yml":      {"run: .ci/run"},
 		"../../.github/workflows/compare.yml": {"alloclab compare"},
-		"../../.ci/run":                       {"\nmake check\n", "\nmake test\n"},
+		"../../.ci/run":                       {"\nmake check\n", "\nmake test\n", "\nmake race\n"},
 	} {
 		data, err := os.ReadFile(path)
 		if err != nil {
