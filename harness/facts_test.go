@@ -62,6 +62,7 @@ var facts = []struct {
 // to show, on its short trace. Where the expectation was false for a
 // guest, the fact states what is true instead, as the scenario's paragraph does.
 func TestScenarioFacts(t *testing.T) {
+	labtest.Long(t)
 	lab := labtest.Lab(t)
 	gs := labtest.Guests(t)
 	type key struct {

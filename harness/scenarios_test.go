@@ -15,6 +15,7 @@ import (
 // metric, heap maps and utilisation samples included. Replay runs the metered
 // module and host the guest's own, so the two also show metering changes nothing.
 func TestGuestsPassScenarios(t *testing.T) {
+	labtest.Long(t)
 	lab := labtest.Lab(t)
 	gs := labtest.Guests(t)
 	for _, sc := range scenarios.All {
@@ -50,6 +51,7 @@ func TestGuestsPassScenarios(t *testing.T) {
 // TestEngines checks wazero's interpreter gives the same exact metrics as its
 // compiler, the default.
 func TestEngines(t *testing.T) {
+	labtest.Long(t)
 	lab := labtest.Lab(t)
 	g := labtest.Guest(t, "freelist")
 	tr := labtest.Short(t, "random-actions")

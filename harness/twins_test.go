@@ -18,6 +18,7 @@ import (
 // reach a heap end 64 KiB higher, and, under a limit one page higher, run out of
 // memory at the same op with the same bytes live.
 func TestTinyGoTwinFacts(t *testing.T) {
+	labtest.Long(t)
 	lab := labtest.Lab(t)
 	type run struct {
 		scenario string

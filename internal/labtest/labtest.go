@@ -20,6 +20,16 @@ import (
 // Modes lists the harness's modes, for tests that must hold in both.
 var Modes = []harness.Mode{harness.Replay, harness.Host}
 
+// Long skips the test under go test -short: it runs many guests over many
+// scenarios, which make race (go test -race -short) cannot afford; go test
+// without -short, as make test runs it, runs it.
+func Long(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("many guests over many scenarios: skipped under -short")
+	}
+}
+
 // Lab returns a new lab, closed when the test ends.
 func Lab(t testing.TB) *harness.Lab {
 	t.Helper()
