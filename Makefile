@@ -59,9 +59,11 @@ compare:
 # would be, so go test ./... does not reach it.
 EXAMPLES  := examples/alloclabtest
 
+# test's -timeout: harness's tests run every guest over every scenario, metered,
+# and passed go test's default 10 minutes on a busy 2-core machine.
 test:
 	go vet ./...
-	go test ./...
+	go test -timeout 30m ./...
 	@for m in $(EXAMPLES); do echo "cd $$m && go vet ./... && go test ./..."; \
 	  (cd $$m && go vet ./... && go test ./...) || exit 1; done
 
