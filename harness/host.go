@@ -8,11 +8,13 @@ import (
 	"github.com/alloclab/alloclab/trace"
 )
 
+// runHost replays the trace with one wazero call per op (mode host), as an
+// embedder calls its guest: the checker sees each op after alloc and realloc
+// return and before free, reset and mark are called.
 func (p *pass) runHost(ctx context.Context) error {
-	ops := p.trace.Ops
-	ptrs := make([]uint32, p.trace.Slots)
+	inst, ops := p.inst, p.trace.Ops
+	ptrs := make([]uint32, p.trace.Slots) // the pointer each slot holds
 	stack := make([]uint64, 4)
-	inst := p.inst
 	var overhead time.Duration
 	var t0 time.Time
 	if p.cfg.Latency {

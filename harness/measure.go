@@ -206,24 +206,24 @@ func (r *Result) Benchfmt() *benchfmt.Result {
 	if e := r.Exact; e != nil && e.Counts != nil {
 		c := e.Counts.All
 		instrs, memOps, bulk := c.PerOp()
-		add(round(instrs, 7), UnitInstrs)
+		add(Round(instrs, 7), UnitInstrs)
 		add(float64(c.P99Instrs), UnitP99Instrs)
 		add(float64(c.MaxInstrs), UnitMaxInstrs)
-		add(round(memOps, 7), UnitMemOps)
-		add(round(bulk, 7), UnitBulkBytes)
+		add(Round(memOps, 7), UnitMemOps)
+		add(Round(bulk, 7), UnitBulkBytes)
 	}
 	if r.Timed.Ops > 0 {
-		add(round(float64(r.Timed.Elapsed.Nanoseconds())/float64(r.Timed.Ops), 5), "ns/op")
+		add(Round(float64(r.Timed.Elapsed.Nanoseconds())/float64(r.Timed.Ops), 5), "ns/op")
 	}
 	if r.Timed.CallNs > 0 {
-		add(round(r.Timed.CallNs, 4), UnitCallNs)
+		add(Round(r.Timed.CallNs, 4), UnitCallNs)
 	}
 	if l := r.Latency; l != nil && l.Latency != nil {
-		add(round(l.Latency.P50, 4), UnitP50)
-		add(round(l.Latency.P99, 4), UnitP99)
-		add(round(l.Latency.P999, 4), UnitP999)
-		add(round(l.Latency.Max, 4), UnitMax)
-		add(round(l.Grows.GrowTime.Seconds(), 4), UnitGrowSec)
+		add(Round(l.Latency.P50, 4), UnitP50)
+		add(Round(l.Latency.P99, 4), UnitP99)
+		add(Round(l.Latency.P999, 4), UnitP999)
+		add(Round(l.Latency.Max, 4), UnitMax)
+		add(Round(l.Grows.GrowTime.Seconds(), 4), UnitGrowSec)
 	}
 	if r.Host {
 		add(float64(r.Timed.HostPeakBytes), UnitHostPeakBytes)
@@ -234,11 +234,11 @@ func (r *Result) Benchfmt() *benchfmt.Result {
 		add(float64(e.PeakPages), UnitPeakPages)
 		add(float64(e.PeakLiveBytes), UnitPeakLiveBytes)
 		add(float64(e.PeakHeapBytes), UnitPeakHeapBytes)
-		add(round(e.Fragmentation(), 4), UnitFragmentation)
+		add(Round(e.Fragmentation(), 4), UnitFragmentation)
 		if e.OOM != nil {
 			add(float64(e.OOM.Op), UnitOOMOp)
 			add(float64(e.OOM.LiveBytes), UnitOOMLiveBytes)
-			add(round(float64(e.OOM.LiveBytes)/(float64(e.OOMLimitPages)*PageSize), 4), UnitOOMUtil)
+			add(Round(float64(e.OOM.LiveBytes)/(float64(e.OOMLimitPages)*PageSize), 4), UnitOOMUtil)
 		}
 		if grown, ok := e.MarkGrowth(); ok && r.MarkUnit != "" {
 			add(float64(grown), r.MarkUnit)
@@ -249,7 +249,7 @@ func (r *Result) Benchfmt() *benchfmt.Result {
 		if e.Touched {
 			add(float64(e.TouchedBytes), UnitTouchedBytes)
 			if e.PeakLiveBytes > 0 {
-				add(round(float64(e.TouchedBytes)/float64(e.PeakLiveBytes), 4), UnitTouchedLive)
+				add(Round(float64(e.TouchedBytes)/float64(e.PeakLiveBytes), 4), UnitTouchedLive)
 			}
 		}
 		add(float64(e.DiscardableBytes), UnitDiscardableBytes)
@@ -259,7 +259,9 @@ func (r *Result) Benchfmt() *benchfmt.Result {
 	return out
 }
 
-func round(v float64, digits int) float64 {
+// Round keeps digits significant digits of v, as the lab writes the values of its
+// benchmark lines (package boundary's too).
+func Round(v float64, digits int) float64 {
 	f, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', digits, 64), 64)
 	return f
 }

@@ -8,6 +8,9 @@ import (
 	"github.com/alloclab/alloclab/harness/internal/replay"
 )
 
+// runReplay writes the trace into the driver's memory and runs it inside wazero
+// (mode replay), Config.Batch ops per host call; under the checker the driver
+// calls hook around each op.
 func (p *pass) runReplay(ctx context.Context) error {
 	ops := p.trace.Ops
 	dm := p.inst.driver.ExportedMemory("memory")

@@ -7,8 +7,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/tetratelabs/wazero/sys"
-
 	"github.com/alloclab/alloclab/harness/internal/hostmem"
 	"github.com/alloclab/alloclab/harness/internal/shadow"
 	"github.com/alloclab/alloclab/trace"
@@ -158,21 +156,7 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *trace.Trace
 		err = nil
 	}
 	if err != nil {
-		switch {
-		case p.fault != nil:
-			err = p.fault
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			err = fmt.Errorf("did not finish within the time limit of %v", cfg.Timeout)
-		default:
-			var exit *sys.ExitError
-			if errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded {
-				err = fmt.Errorf("did not finish within the time limit of %v", cfg.Timeout)
-			} else {
-				// wazero appends the wasm stack trace on further lines; a fault is one line.
-				err = fmt.Errorf("trapped: %s", firstLine(err.Error()))
-			}
-		}
-		return res, fault(p.at, err)
+		return res, fault(p.at, classify(ctx, err, p.fault, cfg.Timeout))
 	}
 	if res.OOM != nil {
 		res.OOM.LiveBytes = liveBefore(t, res.OOM.Op)
@@ -187,7 +171,7 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *trace.Trace
 		// Everything was freed: what can the guest hand back without growing?
 		lost, err := p.leakCheck(ctx)
 		if err != nil {
-			return res, fault(len(t.Ops), fmt.Errorf("leak check: trapped: %s", firstLine(err.Error())))
+			return res, fault(len(t.Ops), fmt.Errorf("leak check: %w", classify(ctx, err, nil, cfg.Timeout)))
 		}
 		res.LostBytes, res.LeakChecked = lost, true
 	}

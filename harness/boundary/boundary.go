@@ -188,12 +188,6 @@ func (r *Result) Benchfmt() *benchfmt.Result {
 	return out
 }
 
-// round keeps digits significant digits, as harness.Result does.
-func round(v float64, digits int) float64 {
-	f, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', digits, 64), 64)
-	return f
-}
-
 // SizeName names a payload size as the benchmark names do: 64B, 4KiB, 1MiB.
 func SizeName(n uint32) string {
 	switch {

@@ -184,7 +184,7 @@ func (r *Runner) runDensity(ctx context.Context, g *harness.Guest, unchecked boo
 		res := &Result{Scenario: ScenarioDensity, Parts: parts, Guest: g.Name, Iters: run.Instances, Note: run.Stopped}
 		res.add(math.Round(run.PerInstance()), UnitHostBytesPerInstance)
 		if run.HostBytes > 0 {
-			res.add(round(float64(1<<30)/run.PerInstance(), 4), UnitInstancesPerGiB)
+			res.add(harness.Round(float64(1<<30)/run.PerInstance(), 4), UnitInstancesPerGiB)
 		}
 		if err := emit(res); err != nil {
 			return err

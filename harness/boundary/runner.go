@@ -191,11 +191,11 @@ func (r *Runner) runCopy(ctx context.Context, g *harness.Guest, unchecked bool, 
 				return err
 			}
 			res := &Result{Scenario: ScenarioCopy, Parts: parts, Guest: g.Name, Iters: run.Ops}
-			res.add(round(float64(run.Elapsed.Nanoseconds())/float64(run.Ops), 5), "ns/op")
+			res.add(harness.Round(float64(run.Elapsed.Nanoseconds())/float64(run.Ops), 5), "ns/op")
 			res.add(float64(run.Copied/uint64(run.Ops)), UnitCopiedBytes)
 			res.add(float64(run.Calls/run.Ops), UnitGuestCalls)
 			if n, ok := r.copyInstrs[k]; ok {
-				res.add(round(n, 7), UnitInstrs)
+				res.add(harness.Round(n, 7), UnitInstrs)
 			}
 			if err := emit(res); err != nil {
 				return err
@@ -273,13 +273,13 @@ func (r *Runner) runHandles(ctx context.Context, g *harness.Guest, emit func(*Re
 			return fault(g, lbl, fmt.Errorf("leaked %d bytes in a timed run but %d in the checked run", run.LeakedBytes, exact.LeakedBytes))
 		}
 		res := &Result{Scenario: ScenarioHandles, Parts: parts, Guest: g.Name, Iters: run.Objects}
-		res.add(round(float64(run.Elapsed.Nanoseconds())/float64(run.Objects), 5), "ns/op")
+		res.add(harness.Round(float64(run.Elapsed.Nanoseconds())/float64(run.Objects), 5), "ns/op")
 		res.add(float64(run.LeakedBytes), UnitLeakedBytes)
 		res.add(float64(run.LiveBytesMax), UnitLiveBytesMax)
 		if run.FreeDelayGC.N > 0 {
-			res.add(round(run.FreeDelayGC.Mean(), 4), UnitFreeDelayGCMean)
+			res.add(harness.Round(run.FreeDelayGC.Mean(), 4), UnitFreeDelayGCMean)
 			res.add(float64(run.FreeDelayGC.Max), UnitFreeDelayGCMax)
-			res.add(round(run.FreeDelayObj.Mean(), 4), UnitFreeDelayObjMean)
+			res.add(harness.Round(run.FreeDelayObj.Mean(), 4), UnitFreeDelayObjMean)
 			res.add(float64(run.FreeDelayObj.Max), UnitFreeDelayObjMax)
 		}
 		res.add(float64(run.EndGCs), UnitEndGCs)
