@@ -33,7 +33,7 @@ var modes = []harness.Mode{harness.Replay, harness.Host}
 // the test when it has not been built.
 func loadBaseline(t *testing.T, name string) *harness.Guest {
 	t.Helper()
-	return labtest.File(t, name, filepath.Join("out", name+".wasm"), true, "run guests/baselines/build.sh "+name)
+	return labtest.File(t, filepath.Join("out", name+".wasm"), true, "run guests/baselines/build.sh "+name)
 }
 
 // checkTrace runs t through the checker in both modes with no out-of-memory

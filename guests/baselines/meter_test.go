@@ -20,7 +20,7 @@ func TestMeteredSameExact(t *testing.T) {
 	var gs []*harness.Guest
 	paths, _ := filepath.Glob("out/*.wasm")
 	for _, path := range paths {
-		gs = append(gs, labtest.File(t, "", path, false, ""))
+		gs = append(gs, labtest.File(t, path, false, ""))
 	}
 	if len(paths) == 0 {
 		t.Skip("no built baselines in guests/baselines/out: make guests builds them")

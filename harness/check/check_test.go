@@ -35,7 +35,7 @@ func TestRun(t *testing.T) {
 		}
 	}
 
-	_, err = Run(ctx, lab, labtest.File(t, "corrupt", "../testdata/corrupt.wasm", false, ""), Options{Traces: Quick(), Modes: []harness.Mode{harness.Host}}, nil)
+	_, err = Run(ctx, lab, labtest.File(t, "../testdata/corrupt.wasm", false, ""), Options{Traces: Quick(), Modes: []harness.Mode{harness.Host}}, nil)
 	var f *harness.Fault
 	const want = "guest corrupt, scenario churn, op 813: block [0x1c608, 0x1c65d) from op 381 was corrupted at byte 0 (0x1c608): its contents changed while it was live"
 	if !errors.As(err, &f) || err.Error() != want {

@@ -62,10 +62,10 @@ func Guests(t testing.TB) []*harness.Guest {
 	return out
 }
 
-// File loads the module at path as the guest name, or if name is "", named after
-// the file (its base name without the extension). With skip, a missing file skips
-// the test with the hint instead of failing it.
-func File(t testing.TB, name, path string, skip bool, hint string) *harness.Guest {
+// File loads the module at path as a guest named after the file (its base name
+// without the extension). With skip, a missing file skips the test with the hint
+// instead of failing it.
+func File(t testing.TB, path string, skip bool, hint string) *harness.Guest {
 	t.Helper()
 	wasm, err := os.ReadFile(path)
 	if skip && errors.Is(err, os.ErrNotExist) {
@@ -74,10 +74,7 @@ func File(t testing.TB, name, path string, skip bool, hint string) *harness.Gues
 	if err != nil {
 		t.Fatal(err)
 	}
-	if name == "" {
-		name = filepath.Base(path[:len(path)-len(filepath.Ext(path))])
-	}
-	g, err := harness.NewGuest(name, wasm)
+	g, err := harness.NewGuest(filepath.Base(path[:len(path)-len(filepath.Ext(path))]), wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
