@@ -262,9 +262,13 @@ recipe_go-runtime() {
 # 0.33 from ../tinygo/toolchain.sh, which builds it where missing (wasm-unknown
 # needs its initheap.patch for these). -opt=2 as the TinyGo twins; the rest is
 # TinyGo's default for wasm-unknown (64 KiB stack, heap doubling as it grows).
-tinygo=
+tinygo= tinygo_status= tinygo_reason=
 need_tinygo() {
 	[ -n "$tinygo" ] && return 0
+	if [ -n "$tinygo_status" ]; then # tried before: the same answer
+		reason=$tinygo_reason
+		return "$tinygo_status"
+	fi
 	local errf status
 	errf=$(mktemp)
 	tinygo=$("$here/../tinygo/toolchain.sh" 2>"$errf")
@@ -273,9 +277,9 @@ need_tinygo() {
 	reason=$(sed -n 's/^skipped tinygo: //p' "$errf")
 	rm -f "$errf"
 	if [ $status -ne 0 ]; then
-		tinygo=
-		[ $status -eq 2 ] && [ -n "$reason" ] && return 2
-		return 1
+		tinygo= tinygo_status=1 tinygo_reason=$reason
+		[ $status -eq 2 ] && [ -n "$reason" ] && tinygo_status=2
+		return $tinygo_status
 	fi
 	tinygover=$(cat "$(dirname "$tinygo")/toolchain.txt")
 }
