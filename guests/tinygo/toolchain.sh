@@ -6,7 +6,7 @@
 #   guests/tinygo/toolchain.sh [-cached]
 #
 # A `tinygo` in PATH is used when `tinygo version` says 0.33.0 and LLVM 16. Else
-# TinyGo is built once into $ALLOCLAB_CACHE (default ~/.cache/alloclab, outside
+# TinyGo is built once into $TINYGO_CACHE (default ~/.cache/alloclab-tinygo, outside
 # the tree so that gofmt and go vet never see TinyGo's sources; every clone and
 # worktree of the lab shares it), from the Go module proxy and Debian packages:
 #   - apt-get install llvm-16-dev clang-16 lld-16 libclang-16-dev
@@ -26,7 +26,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${ALLOCLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/alloclab}
+cache=${TINYGO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/alloclab-tinygo}
 version=0.33.0
 gotoolchain=go1.23.12
 root=$cache/tinygo-$version # TINYGOROOT
@@ -129,9 +129,10 @@ ln -sfn /usr/include/wasm32-wasi "$root/lib/wasi-libc/sysroot/include"
 # The command: TinyGo finds its root, and its Go (for the standard library), here.
 cat >"$bin/tinygo" <<EOF
 #!/bin/sh
-# Runs TinyGo $version as guests/tinygo/toolchain.sh built it.
-export TINYGOROOT='$root' GOTOOLCHAIN=$gotoolchain GOFLAGS=
-exec '$root/build/tinygo' "\$@"
+# Runs TinyGo $version as guests/tinygo/toolchain.sh built it, beside this folder.
+TINYGOROOT=\$(cd "\$(dirname "\$0")/../tinygo-$version" && pwd) || exit 1
+export TINYGOROOT GOTOOLCHAIN=$gotoolchain GOFLAGS=
+exec "\$TINYGOROOT/build/tinygo" "\$@"
 EOF
 chmod +x "$bin/tinygo"
 echo "$stamp" >"$root/.stamp"
