@@ -23,7 +23,7 @@ WAT       := $(shell find guests harness -name '*.wat')
 
 FUZZTIME  ?= 10s
 
-.PHONY: bench test race fuzz guests baselines tools check report compare
+.PHONY: bench test race fuzz guests baselines tools check report compare noise
 
 # The results file is written as each benchmark finishes; the log beside it keeps
 # progress and failures. A failing guest does not stop the table: its error is in
@@ -36,6 +36,12 @@ bench: baselines
 	 go tool benchstat -col /guest $(RESULTS); \
 	 go tool benchstat -col /guest $(RESULTS:.txt=.boundary.txt); \
 	 exit $$status
+
+# noise prints the median and p90 of benchstat's ± over the sec/op cells of
+# NOISE (default: the latest run).
+NOISE     ?= $(lastword $(sort $(filter-out %.boundary.txt,$(wildcard results/runs/*.txt))))
+noise:
+	go run ./cmd/alloclab noise $(NOISE)
 
 # report writes the results pages of every run under results/runs into $(SITE):
 # open $(SITE)/index.html from disk, or publish the folder on any static host.

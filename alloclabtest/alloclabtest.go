@@ -58,10 +58,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/perf/benchfmt"
-
 	"github.com/alloclab/alloclab/harness"
 	"github.com/alloclab/alloclab/harness/check"
+	"github.com/alloclab/alloclab/results"
 	"github.com/alloclab/alloclab/scenarios"
 	"github.com/alloclab/alloclab/trace"
 )
@@ -212,18 +211,12 @@ func parse(opts []Option) (*options, error) {
 	return o, nil
 }
 
-// WriteUnits writes the lab's exact units as benchfmt unit metadata ("Unit
-// heap/live assume=exact"), which benchstat applies to every result of its
-// input. Call it from TestMain before m.Run, so that go test prints it before
-// the benchmarks.
+// WriteUnits writes the lab's units as benchfmt unit metadata ("Unit
+// heap/live assume=exact better=lower", from package results' table), which
+// benchstat applies to every result of its input. Call it from TestMain before
+// m.Run, so that go test prints it before the benchmarks.
 func WriteUnits(w io.Writer) error {
-	bw := benchfmt.NewWriter(w)
-	for _, u := range harness.ExactUnits {
-		if err := bw.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: u, Key: "assume"}, OrigUnit: u, Value: "exact"}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return results.NewWriter(w).Declare(results.Fixed()...)
 }
 
 // skipped are the registered scenarios Check leaves out unless named: oom-sweep

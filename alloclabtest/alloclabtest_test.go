@@ -16,6 +16,7 @@ import (
 	"github.com/alloclab/alloclab/alloclabtest"
 	"github.com/alloclab/alloclab/harness"
 	"github.com/alloclab/alloclab/internal/labtest"
+	"github.com/alloclab/alloclab/results"
 	"github.com/alloclab/alloclab/scenarios"
 	"github.com/alloclab/alloclab/scenarios/tracefile"
 	"github.com/alloclab/alloclab/trace"
@@ -189,26 +190,26 @@ func TestBenchmark(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string]float64{
-				harness.UnitPagesGrown:       float64(e.PagesGrown),
-				harness.UnitPeakPages:        float64(e.PeakPages),
-				harness.UnitPeakLiveBytes:    float64(e.PeakLiveBytes),
-				harness.UnitPeakHeapBytes:    float64(e.PeakHeapBytes),
-				harness.UnitWasmBytes:        float64(len(pool)),
-				harness.UnitDiscardableBytes: float64(e.DiscardableBytes),
+				results.UnitPagesGrown:       float64(e.PagesGrown),
+				results.UnitPeakPages:        float64(e.PeakPages),
+				results.UnitPeakLiveBytes:    float64(e.PeakLiveBytes),
+				results.UnitPeakHeapBytes:    float64(e.PeakHeapBytes),
+				results.UnitWasmBytes:        float64(len(pool)),
+				results.UnitDiscardableBytes: float64(e.DiscardableBytes),
 			}
 			if e.Touched {
-				want[harness.UnitTouchedBytes] = float64(e.TouchedBytes)
+				want[results.UnitTouchedBytes] = float64(e.TouchedBytes)
 			}
 			if e.OOM != nil {
-				want[harness.UnitOOMOp] = float64(e.OOM.Op)
+				want[results.UnitOOMOp] = float64(e.OOM.Op)
 			}
 			if e.Counts == nil {
 				t.Fatal("the pool guest ran without instruction counts")
 			}
-			want[harness.UnitP99Instrs] = float64(e.Counts.All.P99Instrs)
-			want[harness.UnitMaxInstrs] = float64(e.Counts.All.MaxInstrs)
-			if instrs, _, _ := e.Counts.All.PerOp(); math.Abs(r.Extra[harness.UnitInstrs]-instrs) > 1e-6*instrs {
-				t.Errorf("%s = %v, want %v", harness.UnitInstrs, r.Extra[harness.UnitInstrs], instrs)
+			want[results.UnitP99Instrs] = float64(e.Counts.All.P99Instrs)
+			want[results.UnitMaxInstrs] = float64(e.Counts.All.MaxInstrs)
+			if instrs, _, _ := e.Counts.All.PerOp(); math.Abs(r.Extra[results.UnitInstrsOp]-instrs) > 1e-6*instrs {
+				t.Errorf("%s = %v, want %v", results.UnitInstrsOp, r.Extra[results.UnitInstrsOp], instrs)
 			}
 			for unit, v := range want {
 				if got, ok := r.Extra[unit]; !ok || got != v {
@@ -239,9 +240,9 @@ func TestWriteUnits(t *testing.T) {
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range harness.ExactUnits {
-		if !exact[u] {
-			t.Errorf("unit %s is not declared exact:\n%s", u, buf.String())
+	for _, name := range results.Fixed() {
+		if u, _ := results.Lookup(name); u.Exact && !exact[results.Tidy(name)] {
+			t.Errorf("unit %s is not declared exact:\n%s", name, buf.String())
 		}
 	}
 }

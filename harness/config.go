@@ -60,7 +60,8 @@ type Config struct {
 	// MemoryLimitPages caps the guest's memory; 0 means MaxPages. memory.grow past
 	// it fails, and the first alloc that then returns 0 is the OOM point.
 	MemoryLimitPages uint32
-	// InitialPages, if non-zero, rewrites the guest's memory to start this large.
+	// InitialPages, if non-zero, starts the guest's memory this large: it is grown
+	// before the guest runs any code, so the module is not rewritten or recompiled.
 	InitialPages uint32
 	// Check runs every op past the shadow checker (see package shadow), on the
 	// guest's metered module (Guest.Metered) so the pass has Counts, unless
@@ -79,6 +80,10 @@ type Config struct {
 	// start, and records Pass.TouchedBytes at the end. It is meant for unchecked
 	// passes: the checker's fill patterns write every block.
 	Touched bool
+	// Quiet says the caller keeps the Go collector quiet around the pass (as
+	// suite's timed windows do), so an unchecked pass skips its own
+	// debug.FreeOSMemory, which costs a full collection per pass.
+	Quiet bool
 	// Latency times the pass in small pieces for tail latencies (see Latency);
 	// MeasureCall times empty calls after it (Pass.CallNs).
 	Latency, MeasureCall bool

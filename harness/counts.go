@@ -2,7 +2,6 @@ package harness
 
 import (
 	"encoding/binary"
-	"fmt"
 	"slices"
 	"sync"
 
@@ -10,45 +9,17 @@ import (
 
 	"github.com/alloclab/alloclab/harness/internal/meter"
 	"github.com/alloclab/alloclab/harness/internal/replay"
+	"github.com/alloclab/alloclab/results"
 	"github.com/alloclab/alloclab/trace"
 )
 
 // Counts is what the ops of a checked pass cost the guest, counted exactly by its
-// metered module (see README, "Counting instructions"): over every op of the
-// pass, and per op kind. Driver, adapters and shims are not counted.
-type Counts struct {
-	All   OpCounts            `json:"all"`
-	Kinds map[string]OpCounts `json:"kinds"` // alloc, free, realloc, reset: the kinds the trace has
-}
+// metered module (see README, "Counting instructions"); the heap sidecar's
+// schema, defined in package results.
+type Counts = results.Counts
 
 // OpCounts sums the counts of a set of ops.
-type OpCounts struct {
-	Ops       int    `json:"ops"`
-	Instrs    uint64 `json:"instrs"`     // wasm instructions the guest executed
-	MemOps    uint64 `json:"mem_ops"`    // its loads and stores to linear memory
-	BulkBytes uint64 `json:"bulk_bytes"` // bytes its memory.copy, memory.fill and memory.init moved
-	P99Instrs uint64 `json:"p99_instrs"` // nearest rank over the ops
-	MaxInstrs uint64 `json:"max_instrs"`
-}
-
-// PerOp returns the means per op of instructions, memory ops and bulk bytes.
-func (c OpCounts) PerOp() (instrs, memOps, bulkBytes float64) {
-	if c.Ops == 0 {
-		return 0, 0, 0
-	}
-	n := float64(c.Ops)
-	return float64(c.Instrs) / n, float64(c.MemOps) / n, float64(c.BulkBytes) / n
-}
-
-// String sums the counts up in one line, for people.
-func (c *Counts) String() string {
-	if c == nil {
-		return "no instruction counts"
-	}
-	instrs, memOps, bulk := c.All.PerOp()
-	return fmt.Sprintf("%.4g instrs/op (p99 %d, max %d), %.4g mem-ops/op, %.4g bulk-bytes/op",
-		instrs, c.All.P99Instrs, c.All.MaxInstrs, memOps, bulk)
-}
+type OpCounts = results.OpCounts
 
 // opCount is one op's counts.
 type opCount struct{ instrs, memOps, bulkBytes uint64 }

@@ -1,22 +1,16 @@
 package harness
 
-import "github.com/alloclab/alloclab/trace"
+import (
+	"github.com/alloclab/alloclab/results"
+	"github.com/alloclab/alloclab/trace"
+)
 
 // HeapMapCells is the most cells a heap map has.
 const HeapMapCells = 1024
 
-// HeapMap is a picture of linear memory at one op of a checked pass: memory cut
-// into cells, with the live bytes of each. A cell below HeapBytes that is not full
-// holds free space inside the heap (fragmentation and allocator overhead); cells at
-// or above HeapBytes were never handed out.
-type HeapMap struct {
-	Op          int      `json:"op"`
-	MemoryBytes uint64   `json:"memory_bytes"`
-	HeapBytes   uint64   `json:"heap_bytes"`
-	LiveBytes   uint64   `json:"live_bytes"`
-	CellBytes   uint32   `json:"cell_bytes"`
-	Live        []uint32 `json:"live"` // live bytes per cell
-}
+// HeapMap is a picture of linear memory at one op of a checked pass (the heap
+// sidecar's schema, defined in package results).
+type HeapMap = results.HeapMap
 
 func (p *pass) heapMap(op int) *HeapMap {
 	mem := uint64(p.inst.mem.Size())

@@ -110,6 +110,10 @@ func (l *Lab) instantiateAnonymous(ctx context.Context, r *labRuntime, g *Guest,
 		return nil, err
 	}
 	inst.modules = append(inst.modules, m)
+	if err := growInitial(m, inst.grows, cfg.InitialPages); err != nil {
+		inst.close(ctx)
+		return nil, err
+	}
 	if g.HasInitialize {
 		if _, err := m.ExportedFunction("_initialize").Call(ctx); err != nil {
 			inst.close(ctx)
@@ -190,6 +194,9 @@ func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Conf
 			return nil, fmt.Errorf("the metered module exports no counters")
 		}
 	}
+	if err := growInitial(guest, inst.grows, cfg.InitialPages); err != nil {
+		return nil, err
+	}
 	if g.HasInitialize {
 		if _, err := guest.ExportedFunction("_initialize").Call(ctx); err != nil {
 			return nil, fmt.Errorf("_initialize: %w", err)
@@ -240,9 +247,32 @@ func (l *Lab) instantiate(ctx context.Context, r *labRuntime, g *Guest, cfg Conf
 	return inst, nil
 }
 
-// prepare returns wasm, g's module, with its memory starting at cfg.InitialPages,
-// if that is larger, after checking the start is within cfg's limit, and provides
-// WASI if g imports it.
+// growInitial starts guest's memory at initial pages by growing it before the
+// guest runs any code, as if the module declared that minimum: the module is not
+// rewritten, so its compiled code is shared by every starting size. The grow is
+// not counted in grows' stats; a prefaulting allocator touches the new pages.
+func growInitial(guest api.Module, grows *hostmem.Allocator, initial uint32) error {
+	mem := guest.ExportedMemory("memory")
+	if mem == nil || initial <= mem.Size()/PageSize {
+		return nil
+	}
+	from := mem.Size()
+	if _, ok := mem.Grow(initial - from/PageSize); !ok {
+		return fmt.Errorf("setting the initial memory: growing to %d pages failed", initial)
+	}
+	grows.Stats = hostmem.Stats{}
+	if grows.Prefault {
+		buf, _ := mem.Read(from, mem.Size()-from)
+		for i := 0; i < len(buf); i += 4096 {
+			buf[i] = 0 // fresh pages are zero: touching them changes nothing
+		}
+	}
+	return nil
+}
+
+// prepare returns wasm, g's module, after checking that its memory's start (or
+// cfg.InitialPages, if larger) is within cfg's limit, and provides WASI if g
+// imports it.
 func (r *labRuntime) prepare(ctx context.Context, g *Guest, wasm []byte, cfg Config) ([]byte, error) {
 	lim, err := wasmbin.MemoryLimits(wasm)
 	if err != nil {
@@ -250,11 +280,6 @@ func (r *labRuntime) prepare(ctx context.Context, g *Guest, wasm []byte, cfg Con
 	}
 	if initial := max(lim.Min, cfg.InitialPages); initial > cfg.MemoryLimitPages {
 		return nil, fmt.Errorf("initial memory of %d pages is above the limit of %d pages", initial, cfg.MemoryLimitPages)
-	}
-	if cfg.InitialPages > lim.Min {
-		if wasm, err = wasmbin.SetLimits(wasm, cfg.InitialPages, 0); err != nil {
-			return nil, fmt.Errorf("setting the initial memory: %w", err)
-		}
 	}
 	if g.ImportsWASI {
 		if err := r.provideWASI(ctx); err != nil {

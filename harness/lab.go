@@ -55,6 +55,16 @@ func NewLab() *Lab {
 	return &Lab{cache: wazero.NewCompilationCache(), runtimes: map[runtimeKey]*labRuntime{}, lowered: map[*trace.Trace]*trace.Trace{}}
 }
 
+// NewLabCache returns an empty lab that keeps wazero's compiled code in the
+// folder dir, so the next process does not compile the same module again.
+func NewLabCache(dir string) (*Lab, error) {
+	c, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("compilation cache: %w", err)
+	}
+	return &Lab{cache: c, runtimes: map[runtimeKey]*labRuntime{}, lowered: map[*trace.Trace]*trace.Trace{}}, nil
+}
+
 // Close closes every runtime the lab made.
 func (l *Lab) Close(ctx context.Context) error {
 	for k, r := range l.runtimes {

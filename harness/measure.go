@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	"github.com/alloclab/alloclab/results"
 	"github.com/alloclab/alloclab/trace"
 )
 
@@ -146,55 +147,9 @@ type Result struct {
 	Host bool
 }
 
-// Units of the metrics, as they appear in benchfmt.
-const (
-	UnitGrowCalls     = "grow-calls"
-	UnitPagesGrown    = "pages-grown"
-	UnitPeakPages     = "peak-pages"
-	UnitPeakLiveBytes = "peak-live-bytes"
-	UnitPeakHeapBytes = "peak-heap-bytes"
-	UnitFragmentation = "heap/live"
-	UnitOOMOp         = "oom-op"
-	UnitOOMLiveBytes  = "oom-live-bytes"
-	UnitOOMUtil       = "oom-live/limit"
-	UnitWasmBytes     = "wasm-bytes"
-	UnitLostBytes     = "lost-bytes"
-	UnitGrowSec       = "grow-sec"
-	UnitHostPeakBytes = "host-peak-bytes"
-	UnitCallNs        = "call-ns"
-	UnitP50           = "p50-ns"
-	UnitP99           = "p99-ns"
-	UnitP999          = "p99.9-ns"
-	UnitMax           = "max-ns"
-	// The counts of the metered guest (Counts), per op of the checked pass.
-	UnitInstrs    = "instrs/op"
-	UnitP99Instrs = "p99-instrs"
-	UnitMaxInstrs = "max-instrs"
-	UnitMemOps    = "mem-ops/op"
-	UnitBulkBytes = "bulk-bytes/op"
-	// Issue 17: what a guest costs its host.
-	UnitTouchedBytes         = "touched-bytes"
-	UnitTouchedLive          = "touched/live"
-	UnitDiscardableBytes     = "discardable-bytes"
-	UnitPeakDiscardableBytes = "peak-discardable-bytes"
-)
-
-// ExactUnits lists the deterministic units, declared assume=exact in the output so
-// benchstat compares them without a significance test.
-var ExactUnits = []string{
-	UnitInstrs, UnitP99Instrs, UnitMaxInstrs, UnitMemOps, UnitBulkBytes,
-	UnitGrowCalls, UnitPagesGrown, UnitPeakPages, UnitPeakLiveBytes, UnitPeakHeapBytes,
-	UnitFragmentation, UnitOOMOp, UnitOOMLiveBytes, UnitOOMUtil, UnitWasmBytes, UnitLostBytes,
-	UnitTouchedBytes, UnitTouchedLive, UnitDiscardableBytes, UnitPeakDiscardableBytes,
-}
-
 // Name returns the benchmark name, without the "Benchmark" prefix.
 func (r *Result) Name() string {
-	name := "Alloc/scenario=" + r.Scenario
-	if r.Variant != "" {
-		name += "/" + r.Variant
-	}
-	return name + "/guest=" + r.Guest + "/mode=" + string(r.Mode)
+	return results.Name{Scenario: r.Scenario, Variant: r.Variant, Guest: r.Guest, Mode: string(r.Mode)}.String()
 }
 
 // Benchfmt returns the result as a benchfmt record: Iters is the number of ops
@@ -206,55 +161,55 @@ func (r *Result) Benchfmt() *benchfmt.Result {
 	if e := r.Exact; e != nil && e.Counts != nil {
 		c := e.Counts.All
 		instrs, memOps, bulk := c.PerOp()
-		add(Round(instrs, 7), UnitInstrs)
-		add(float64(c.P99Instrs), UnitP99Instrs)
-		add(float64(c.MaxInstrs), UnitMaxInstrs)
-		add(Round(memOps, 7), UnitMemOps)
-		add(Round(bulk, 7), UnitBulkBytes)
+		add(Round(instrs, 7), results.UnitInstrsOp)
+		add(float64(c.P99Instrs), results.UnitP99Instrs)
+		add(float64(c.MaxInstrs), results.UnitMaxInstrs)
+		add(Round(memOps, 7), results.UnitMemOpsOp)
+		add(Round(bulk, 7), results.UnitBulkBytesOp)
 	}
 	if r.Timed.Ops > 0 {
-		add(Round(float64(r.Timed.Elapsed.Nanoseconds())/float64(r.Timed.Ops), 5), "ns/op")
+		add(Round(float64(r.Timed.Elapsed.Nanoseconds())/float64(r.Timed.Ops), 5), results.UnitNsOp)
 	}
 	if r.Timed.CallNs > 0 {
-		add(Round(r.Timed.CallNs, 4), UnitCallNs)
+		add(Round(r.Timed.CallNs, 4), results.UnitCallNs)
 	}
 	if l := r.Latency; l != nil && l.Latency != nil {
-		add(Round(l.Latency.P50, 4), UnitP50)
-		add(Round(l.Latency.P99, 4), UnitP99)
-		add(Round(l.Latency.P999, 4), UnitP999)
-		add(Round(l.Latency.Max, 4), UnitMax)
-		add(Round(l.Grows.GrowTime.Seconds(), 4), UnitGrowSec)
+		add(Round(l.Latency.P50, 4), results.UnitP50)
+		add(Round(l.Latency.P99, 4), results.UnitP99)
+		add(Round(l.Latency.P999, 4), results.UnitP999)
+		add(Round(l.Latency.Max, 4), results.UnitMax)
+		add(Round(l.Grows.GrowTime.Seconds(), 4), results.UnitGrowSec)
 	}
 	if r.Host {
-		add(float64(r.Timed.HostPeakBytes), UnitHostPeakBytes)
+		add(float64(r.Timed.HostPeakBytes), results.UnitHostPeakBytes)
 	}
 	if e := r.Exact; e != nil {
-		add(float64(e.GrowCalls), UnitGrowCalls)
-		add(float64(e.PagesGrown), UnitPagesGrown)
-		add(float64(e.PeakPages), UnitPeakPages)
-		add(float64(e.PeakLiveBytes), UnitPeakLiveBytes)
-		add(float64(e.PeakHeapBytes), UnitPeakHeapBytes)
-		add(Round(e.Fragmentation(), 4), UnitFragmentation)
+		add(float64(e.GrowCalls), results.UnitGrowCalls)
+		add(float64(e.PagesGrown), results.UnitPagesGrown)
+		add(float64(e.PeakPages), results.UnitPeakPages)
+		add(float64(e.PeakLiveBytes), results.UnitPeakLiveBytes)
+		add(float64(e.PeakHeapBytes), results.UnitPeakHeapBytes)
+		add(Round(e.Fragmentation(), 4), results.UnitFragmentation)
 		if e.OOM != nil {
-			add(float64(e.OOM.Op), UnitOOMOp)
-			add(float64(e.OOM.LiveBytes), UnitOOMLiveBytes)
-			add(Round(float64(e.OOM.LiveBytes)/(float64(e.OOMLimitPages)*PageSize), 4), UnitOOMUtil)
+			add(float64(e.OOM.Op), results.UnitOOMOp)
+			add(float64(e.OOM.LiveBytes), results.UnitOOMLiveBytes)
+			add(Round(float64(e.OOM.LiveBytes)/(float64(e.OOMLimitPages)*PageSize), 4), results.UnitOOMUtil)
 		}
 		if grown, ok := e.MarkGrowth(); ok && r.MarkUnit != "" {
 			add(float64(grown), r.MarkUnit)
 		}
 		if e.LeakChecked {
-			add(float64(e.LostBytes), UnitLostBytes)
+			add(float64(e.LostBytes), results.UnitLostBytes)
 		}
 		if e.Touched {
-			add(float64(e.TouchedBytes), UnitTouchedBytes)
+			add(float64(e.TouchedBytes), results.UnitTouchedBytes)
 			if e.PeakLiveBytes > 0 {
-				add(Round(float64(e.TouchedBytes)/float64(e.PeakLiveBytes), 4), UnitTouchedLive)
+				add(Round(float64(e.TouchedBytes)/float64(e.PeakLiveBytes), 4), results.UnitTouchedLive)
 			}
 		}
-		add(float64(e.DiscardableBytes), UnitDiscardableBytes)
-		add(float64(e.PeakDiscardableBytes), UnitPeakDiscardableBytes)
-		add(float64(e.WasmBytes), UnitWasmBytes)
+		add(float64(e.DiscardableBytes), results.UnitDiscardableBytes)
+		add(float64(e.PeakDiscardableBytes), results.UnitPeakDiscardableBytes)
+		add(float64(e.WasmBytes), results.UnitWasmBytes)
 	}
 	return out
 }

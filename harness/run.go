@@ -9,6 +9,7 @@ import (
 
 	"github.com/alloclab/alloclab/harness/internal/hostmem"
 	"github.com/alloclab/alloclab/harness/internal/shadow"
+	"github.com/alloclab/alloclab/results"
 	"github.com/alloclab/alloclab/trace"
 )
 
@@ -61,25 +62,15 @@ type Pass struct {
 	Counts *Counts
 }
 
-// Sample is the state of the heap after one op of a checked pass.
-type Sample struct {
-	Op        int    `json:"op"`
-	LiveBytes uint64 `json:"live_bytes"`
-	HeapBytes uint64 `json:"heap_bytes"` // the heap's high-water mark so far
-	Pages     uint32 `json:"pages"`
-}
+// Sample is the state of the heap after one op of a checked pass (the heap
+// sidecar's schema, defined in package results).
+type Sample = results.Sample
 
 // Samples is the number of utilisation samples a checked pass takes.
 const Samples = 100
 
-// OOMPoint is where a guest first failed to allocate.
-type OOMPoint struct {
-	Op        int    `json:"op"`         // index of the failing op
-	LiveBytes uint64 `json:"live_bytes"` // bytes live just before it
-	// Trap, if set, says the guest trapped instead of returning 0, right after the
-	// host refused to grow its memory (AssemblyScript and Go do): the reason.
-	Trap string `json:"trap,omitempty"`
-}
+// OOMPoint is where a guest first failed to allocate (defined in package results).
+type OOMPoint = results.OOMPoint
 
 // Run replays trace t of scenario against a fresh instance of g once. An error is
 // a *Fault naming the guest, the scenario and the op, or a failure of the lab.
@@ -118,7 +109,7 @@ func (l *Lab) Run(ctx context.Context, g *Guest, scenario string, t *trace.Trace
 	if inst.counters != nil {
 		p.counts = make([]opCount, 0, len(t.Ops))
 	}
-	if !cfg.Check {
+	if !cfg.Check && !cfg.Quiet {
 		// Collect and return freed memory to the OS now, so that neither a collection
 		// nor the background scavenger (whose madvise calls interrupt every thread of
 		// the process) runs inside the timing.

@@ -66,8 +66,8 @@ type HeapMapStats struct {
 	FreeInHeap uint64
 }
 
-// Stats returns m's counts.
-func (m *HeapMap) Stats() HeapMapStats {
+// MapStats returns m's counts.
+func MapStats(m *HeapMap) HeapMapStats {
 	s := HeapMapStats{Cells: len(m.Live)}
 	for _, c := range Classify(m) {
 		switch c {

@@ -1,10 +1,7 @@
 package report
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/alloclab/alloclab/results"
 )
 
 // Run is one results file: its benchmark results, its file configuration and, if
@@ -49,41 +48,14 @@ type GuestInfo struct {
 	Raw       string // the whole value, when it did not parse
 }
 
-// HeapRecord is a benchmark's entry in the heap sidecar RUN.heap.json
-// (results/README.md documents the format).
-type HeapRecord struct {
-	Samples  []Sample  `json:"samples"`
-	Peak     *HeapMap  `json:"peak,omitempty"`
-	OOM      *HeapMap  `json:"oom,omitempty"`
-	OOMPoint *OOMPoint `json:"oom_point,omitempty"`
-}
-
-// Sample is a utilisation sample of a checked pass: after op, live_bytes were live,
-// the heap had reached heap_bytes and memory was pages long.
-type Sample struct {
-	Op        int    `json:"op"`
-	LiveBytes uint64 `json:"live_bytes"`
-	HeapBytes uint64 `json:"heap_bytes"`
-	Pages     uint32 `json:"pages"`
-}
-
-// HeapMap is a picture of linear memory at one op: memory cut into cells of
-// CellBytes, with the live bytes of each.
-type HeapMap struct {
-	Op          int      `json:"op"`
-	MemoryBytes uint64   `json:"memory_bytes"`
-	HeapBytes   uint64   `json:"heap_bytes"`
-	LiveBytes   uint64   `json:"live_bytes"`
-	CellBytes   uint32   `json:"cell_bytes"`
-	Live        []uint32 `json:"live"`
-}
-
-// OOMPoint is where a guest first failed to allocate under the OOM limit.
-type OOMPoint struct {
-	Op        int    `json:"op"`
-	LiveBytes uint64 `json:"live_bytes"`
-	Trap      string `json:"trap,omitempty"`
-}
+// HeapRecord is a benchmark's entry in the heap sidecar RUN.heap.json; the
+// sidecar's schema is package results'.
+type (
+	HeapRecord = results.HeapRecord
+	Sample     = results.Sample
+	HeapMap    = results.HeapMap
+	OOMPoint   = results.OOMPoint
+)
 
 // runNameLayout is how make bench names results files: results/runs/<UTC time>.txt.
 const runNameLayout = "20060102-150405"
@@ -152,15 +124,10 @@ func LoadRun(path string) (*Run, error) {
 	}
 
 	hp := HeapPath(path)
-	b, err := os.ReadFile(hp)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
+	if run.Heap, err = results.ReadHeap(hp); err != nil {
 		return nil, err
-	default:
-		if err := json.Unmarshal(b, &run.Heap); err != nil {
-			return nil, fmt.Errorf("%s: %w", hp, err)
-		}
+	}
+	if run.Heap != nil {
 		run.HeapPath = hp
 	}
 	return run, nil
@@ -168,9 +135,7 @@ func LoadRun(path string) (*Run, error) {
 
 // HeapPath returns the path of the heap sidecar of a results file: RUN.heap.json
 // beside RUN.txt.
-func HeapPath(path string) string {
-	return strings.TrimSuffix(path, filepath.Ext(path)) + ".heap.json"
-}
+func HeapPath(path string) string { return results.HeapPath(path) }
 
 func parseGuest(name, v string) GuestInfo {
 	g := GuestInfo{Name: name, Raw: v}
@@ -202,31 +167,14 @@ func (r *Run) Guest(name string) *GuestInfo {
 }
 
 // Bench is a benchmark name taken apart:
-// Alloc/scenario=S[/variant parts]/guest=G/mode=M.
-type Bench struct {
-	Scenario, Variant, Guest, Mode string
-}
+// Alloc/scenario=S[/variant parts]/guest=G/mode=M (package results builds them).
+type Bench = results.Name
 
 // ParseName takes a benchmark name (without "Benchmark") apart. Parts other than
-// scenario, guest and mode form the variant, joined by "/".
+// scenario, guest and mode form the variant, joined by "/". Suite is left empty:
+// the report draws one suite.
 func ParseName(name string) Bench {
-	var b Bench
-	var variant []string
-	for i, part := range strings.Split(name, "/") {
-		k, v, ok := strings.Cut(part, "=")
-		switch {
-		case !ok && i == 0:
-			// the base name, Alloc
-		case k == "scenario":
-			b.Scenario = v
-		case k == "guest":
-			b.Guest = v
-		case k == "mode":
-			b.Mode = v
-		default:
-			variant = append(variant, part)
-		}
-	}
-	b.Variant = strings.Join(variant, "/")
+	b := results.SplitName(name)
+	b.Suite = ""
 	return b
 }

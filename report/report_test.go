@@ -87,19 +87,6 @@ func TestLoadRun(t *testing.T) {
 	}
 }
 
-func TestParseName(t *testing.T) {
-	for name, want := range map[string]Bench{
-		"Alloc/scenario=churn/guest=pool/mode=replay":                                   {"churn", "", "pool", "replay"},
-		"Alloc/scenario=oom-sweep/limit=16MiB/guest=bump/mode=host":                     {"oom-sweep", "limit=16MiB", "bump", "host"},
-		"Alloc/scenario=prealloc-vs-grow/memory=grow/policy=mmap/guest=floor/mode=host": {"prealloc-vs-grow", "memory=grow/policy=mmap", "floor", "host"},
-		"Alloc/mode=replay": {Mode: "replay"},
-	} {
-		if got := ParseName(name); got != want {
-			t.Errorf("ParseName(%q) = %+v, want %+v", name, got, want)
-		}
-	}
-}
-
 // TestSidecarFormat checks the report reads what the harness writes: every JSON
 // key of harness.Sample, HeapMap and OOMPoint is a key of the report's types.
 func TestSidecarFormat(t *testing.T) {
@@ -161,7 +148,7 @@ func TestSwissCheese(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := r.Heap["Alloc/scenario=fragmentation-swiss/guest=bump/mode=replay"].Peak
-	s := m.Stats()
+	s := MapStats(m)
 	if s.FreeCells < s.Cells/2 {
 		t.Errorf("bump's swiss cheese: %d free cells of %d, want most", s.FreeCells, s.Cells)
 	}

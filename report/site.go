@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/alloclab/alloclab/results"
 )
 
 // The models of the pages the templates in assets/ draw.
@@ -396,11 +398,7 @@ func rowsNote(variants []string) string {
 // that has one.
 func heapRecord(run *Run, scenario, variant, guest string, modes []string) *HeapRecord {
 	for _, mode := range modes {
-		name := "Alloc/scenario=" + scenario
-		if variant != "" {
-			name += "/" + variant
-		}
-		name += "/guest=" + guest + "/mode=" + mode
+		name := results.Name{Scenario: scenario, Variant: variant, Guest: guest, Mode: mode}.String()
 		if rec := run.Heap[name]; rec != nil {
 			return rec
 		}

@@ -8,11 +8,11 @@ import (
 	"regexp"
 	"time"
 
-	"golang.org/x/perf/benchfmt"
-
 	"github.com/alloclab/alloclab/guests"
 	"github.com/alloclab/alloclab/harness"
 	"github.com/alloclab/alloclab/harness/boundary"
+	"github.com/alloclab/alloclab/results"
+	"github.com/alloclab/alloclab/suite"
 )
 
 type boundaryOptions struct {
@@ -62,20 +62,23 @@ func boundaryCmd(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	if len(scs) == 0 {
 		return usagef("-scenario %q matches no boundary scenario (boundary-copy, host-handles, leak-check, density)", o.scenario)
 	}
-	gs, err := selectGuests(o.guest, o.baselines, stderr)
+	gs, err := suite.SelectGuests(o.guest, o.baselines, stderr)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
 
-	out, err := newResults(stdout, o.output)
-	if err != nil {
+	out := results.NewWriter(stdout)
+	if o.output != "" {
+		if out, err = results.Create(o.output); err != nil {
+			return fmt.Errorf("-o: %w", err)
+		}
+	}
+	defer out.Close()
+	if err := out.DeclareExact(boundary.ExactUnits...); err != nil {
 		return err
 	}
-	for _, u := range boundary.ExactUnits {
-		out.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: u, Key: "assume"}, OrigUnit: u, Value: "exact"})
-	}
 	engine := harness.Compiler
-	config := fileConfig(engine)
+	config := suite.FileConfig(engine)
 	lab := harness.NewLab()
 	defer lab.Close(context.WithoutCancel(ctx))
 	runner := boundary.NewRunner(lab, engine, o.short, o.timeout)

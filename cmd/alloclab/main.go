@@ -9,6 +9,7 @@
 //	alloclab check [-timeout d] module.wasm
 //	alloclab report -o dir [-base run|none] [-rank run] [-title t] results/runs/RUN.txt...
 //	alloclab compare [-count n] [-o dir] OLD [NEW] [-- run flags]
+//	alloclab noise RUN.txt...
 //	alloclab trace record -o out.trace [-process main|largest|NAME] [-max-ops n] [-free-live] -- command [args...]
 //	alloclab trace import -o out.trace [-source s] [-command c] [-max-ops n] [-free-live] file.mtrace
 //	alloclab trace record-wasm -o out.trace [-invoke export] [-max-ops n] [-free-live] [-timeout d] module.wasm [-- args...]
@@ -36,13 +37,22 @@
 //	                   i-th (all counts of each): merged shards make the whole run
 //	-resume            with -o: keep the results the file already holds and skip
 //	                   the runs they cover, to finish an interrupted run
-//	-o file            write the results to file as each benchmark finishes (each
-//	                   write is a complete file, renamed into place), not to stdout
+//	-o file            append the results to file as each benchmark finishes, one
+//	                   write per line, and the heap data to the .heap.json beside it
+//	-benchtime d       least time each count replays the trace for (default 100ms)
+//	-cache dir         cached exact passes ("default": the user's cache folder,
+//	                   "off": none)
+//	-seed n            seed of each count's shuffled order (default: the time;
+//	                   recorded as shuffle-seed)
+//	-progress          one updating line instead of a line per benchmark (default
+//	                   on a terminal)
 //
-// Each benchmark first replays its trace under the shadow checker, which checks
-// every block the guest hands out and measures the exact metrics; then once more
-// under the -oom-limit to find the out-of-memory point; then -count timed runs,
-// each on a fresh instance with the checker off. A guest that faults is reported
+// The suite itself is package suite. Each benchmark first replays its trace under
+// the shadow checker, which checks every block the guest hands out and measures
+// the exact metrics, then once more under the -oom-limit to find the
+// out-of-memory point; these passes run in parallel and are cached. Then -count
+// counts, each over every benchmark in a shuffled order, replaying on fresh
+// instances with the checker off for -benchtime. A guest that faults is reported
 // with the scenario and op at fault, its remaining runs are skipped, the other
 // guests' results are still written, and alloclab exits with status 1.
 //
@@ -112,6 +122,10 @@
 // new.txt) and the table (benchstat.txt).
 //
 //	alloclab compare -count 5 main -- -short
+//
+// Noise prints, for each results file, the median and the 90th percentile of
+// benchstat's ± over its sec/op cells (the 95% confidence interval of each
+// benchmark's median, as a percentage of it), and the noisiest benchmark.
 //
 // Check says which allocator convention a module uses (the lab's ABI, the C
 // library's malloc/free/aligned_alloc/realloc, or wasm-bindgen's
@@ -220,7 +234,7 @@ func exitCode(err error, stderr io.Writer) int {
 // alloclab runs the command line args.
 func alloclab(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if len(args) == 0 {
-		return usagef("no command: want run, boundary, check, trace, report or compare (see go doc ./cmd/alloclab)")
+		return usagef("no command: want run, boundary, check, trace, report, compare or noise (see go doc ./cmd/alloclab)")
 	}
 	switch args[0] {
 	case "run":
@@ -235,9 +249,11 @@ func alloclab(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		return reportCmd(ctx, stdout, stderr, args[1:])
 	case "compare":
 		return compareCmd(ctx, stdout, stderr, args[1:])
+	case "noise":
+		return noiseCmd(stdout, args[1:])
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, "usage: alloclab run [flags] | alloclab boundary [flags] | alloclab check module.wasm | alloclab trace record|import|record-wasm|info ... | alloclab report -o dir RUN.txt... | alloclab compare OLD [NEW] [-- run flags]; see go doc github.com/alloclab/alloclab/cmd/alloclab")
 		return nil
 	}
-	return usagef("unknown command %q: want run, boundary, check, trace, report or compare", args[0])
+	return usagef("unknown command %q: want run, boundary, check, trace, report, compare or noise", args[0])
 }

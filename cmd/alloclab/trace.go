@@ -26,6 +26,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/alloclab/alloclab/results"
 	"github.com/alloclab/alloclab/scenarios/tracefile"
 	"github.com/alloclab/alloclab/trace"
 )
@@ -99,8 +100,8 @@ func (o *traceOutput) finish(stderr io.Writer, h tracefile.Header, ev *tracefile
 	if err := tracefile.Write(&buf, h, t); err != nil {
 		return err
 	}
-	if err := writeAtomic(o.output, buf.Bytes()); err != nil {
-		return err
+	if err := results.WriteAtomic(o.output, buf.Bytes()); err != nil {
+		return fmt.Errorf("-o: %w", err)
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "# warning: %s\n", w)

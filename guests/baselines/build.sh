@@ -15,6 +15,9 @@
 # the others go on; the exit status is non-zero only when a build itself fails.
 # -check builds each twice and fails if the two differ by a byte.
 #
+# A baseline is built again only when its out/NAME.stamp (a digest of this folder
+# and the installed toolchains' versions) changed; a baseline skipped or failed
+# has its old out/NAME.wasm removed, so it is never measured stale.
 # Nothing built here is committed: out/, cache/ and node_modules/ are git-ignored.
 set -uo pipefail
 
@@ -36,7 +39,7 @@ names=()
 for a in "$@"; do
 	case $a in
 	-check | --check) check=1 ;;
-	-h | -help | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+	-h | -help | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
 	*)
 		if [[ " ${all[*]} ${byname[*]} " != *" $a "* ]]; then
 			log "unknown baseline $a (want one of: ${all[*]} ${byname[*]})"
@@ -353,9 +356,30 @@ recipe_mallocng() {
 			-o "$1" mallocng_abi.c pages.c malloc.c free.c realloc.c aligned_alloc.c)
 }
 
+# stamp prints a digest of what a build depends on: this folder's sources and
+# the toolchains installed (Debian packages, Go, AssemblyScript, TinyGo). A baseline
+# whose out/NAME.stamp matches is not built again.
+stamp() {
+	{
+		find "$here" \( -name out -o -name cache -o -name node_modules \) -prune -o -type f -print |
+			LC_ALL=C sort | xargs sha256sum
+		dpkg-query -W 2>/dev/null
+		go version 2>/dev/null
+		grep -s '"version"' "$here/tlsf/node_modules/assemblyscript/package.json"
+		sha256sum "$here/../tinygo/toolchain.sh" "$here/../tinygo/initheap.patch" 2>/dev/null
+		[ -n "$tinygo" ] && cat "$(dirname "$tinygo")/toolchain.txt" 2>/dev/null
+	} | sha256sum | cut -d' ' -f1
+}
+
 mkdir -p "$out"
 failed=()
 for name in "${names[@]}"; do
+	if [ -z "$check" ] && [ -s "$out/$name.wasm" ] && [ "$(cat "$out/$name.stamp" 2>/dev/null)" = "$(stamp)" ]; then
+		log "$name is up to date ($(cat "$out/$name.toolchain"))"
+		continue
+	fi
+	# A baseline that is not rebuilt now must not be measured stale.
+	rm -f "$out/$name.wasm" "$out/$name.toolchain" "$out/$name.stamp"
 	log "building $name"
 	tmp=$out/.$name.tmp.wasm
 	rm -f "$tmp"
@@ -388,6 +412,7 @@ for name in "${names[@]}"; do
 	fi
 	mv "$tmp" "$out/$name.wasm"
 	echo "$toolchain" >"$out/$name.toolchain"
+	stamp >"$out/$name.stamp"
 	log "built out/$name.wasm ($(wc -c <"$out/$name.wasm") bytes): $toolchain"
 done
 

@@ -79,6 +79,8 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/alloclab/alloclab/results"
 )
 
 // Guest is an allocator guest driven call by call from one goroutine.
@@ -156,13 +158,11 @@ type Result struct {
 // Name returns the benchmark name without the "Benchmark" prefix:
 // Boundary/scenario=S/K=V.../guest=G.
 func (r *Result) Name() string {
-	var b strings.Builder
-	b.WriteString("Boundary/scenario=" + r.Scenario)
-	for _, p := range r.Parts {
-		b.WriteString("/" + p.Key + "=" + p.Value)
+	parts := make([]string, len(r.Parts))
+	for i, p := range r.Parts {
+		parts[i] = p.Key + "=" + p.Value
 	}
-	b.WriteString("/guest=" + r.Guest)
-	return b.String()
+	return results.Name{Suite: "Boundary", Scenario: r.Scenario, Variant: strings.Join(parts, "/"), Guest: r.Guest}.String()
 }
 
 // Value returns the value in unit, and false if there is none.

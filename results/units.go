@@ -1,0 +1,202 @@
+package results
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchmath"
+	"golang.org/x/perf/benchunit"
+)
+
+// Unit describes one unit of the lab's results files.
+type Unit struct {
+	// Name is the unit as written; a Name ending in "*" describes a family of
+	// units sharing that prefix (the scenario-specific pages-grown-… units).
+	Name   string
+	Exact  bool   // deterministic: every run gives the same, so benchstat needs no test
+	Better string // "lower", "higher", or "" when neither is better
+	Desc   string // what it is, in one sentence for README and the report
+}
+
+// Units of the metrics, as they appear in results files. ns units are tidied to
+// sec by benchfmt's reader: ns/op reads back as sec/op, p99-ns as p99-sec.
+const (
+	UnitNsOp          = "ns/op"
+	UnitCallNs        = "call-ns"
+	UnitP50           = "p50-ns"
+	UnitP99           = "p99-ns"
+	UnitP999          = "p99.9-ns"
+	UnitMax           = "max-ns"
+	UnitGrowSec       = "grow-sec"
+	UnitHostPeakBytes = "host-peak-bytes"
+	UnitGrowCalls     = "grow-calls"
+	UnitPagesGrown    = "pages-grown"
+	UnitPeakPages     = "peak-pages"
+	UnitPeakLiveBytes = "peak-live-bytes"
+	UnitPeakHeapBytes = "peak-heap-bytes"
+	UnitFragmentation = "heap/live"
+	UnitOOMOp         = "oom-op"
+	UnitOOMLiveBytes  = "oom-live-bytes"
+	UnitOOMUtil       = "oom-live/limit"
+	UnitMarkGrowth    = "pages-grown-*" // a family: each scenario names its own
+	UnitLostBytes     = "lost-bytes"
+	UnitWasmBytes     = "wasm-bytes"
+
+	// Issue 12's instruction metering.
+	UnitInstrsOp    = "instrs/op"
+	UnitP99Instrs   = "p99-instrs"
+	UnitMaxInstrs   = "max-instrs"
+	UnitMemOpsOp    = "mem-ops/op"
+	UnitBulkBytesOp = "bulk-bytes/op"
+
+	// Issue 17's host cost.
+	UnitTouchedBytes         = "touched-bytes"
+	UnitTouchedLive          = "touched/live"
+	UnitDiscardableBytes     = "discardable-bytes"
+	UnitPeakDiscardableBytes = "peak-discardable-bytes"
+	UnitHostBytesInstance    = "host-bytes/instance"
+	UnitInstancesGiB         = "instances/GiB"
+)
+
+const (
+	lower  = "lower"
+	higher = "higher"
+)
+
+// Units is every unit of the scenario suite, in the order README lists them.
+var Units = []Unit{
+	{UnitInstrsOp, true, lower, "mean wasm instructions the guest executed per op, counted by its metered module in the checked pass ([below](#counting-instructions)); the driver, adapters and shims are not counted"},
+	{UnitP99Instrs, true, lower, "the tail of the per-op instruction counts (nearest rank over every op of the trace): a deterministic tail latency, such as a first-fit scan or a coalescing free"},
+	{UnitMaxInstrs, true, lower, "the most instructions one op took"},
+	{UnitMemOpsOp, true, lower, "mean loads and stores to linear memory per op"},
+	{UnitBulkBytesOp, true, lower, "mean bytes per op that the guest's `memory.copy`, `memory.fill` and `memory.init` moved"},
+	{UnitNsOp, false, lower, "mean time of one op (alloc, free, realloc or reset) on memory pre-grown to the size the guest needs: the allocator's own work; the median of the counts"},
+	{UnitCallNs, false, lower, "host mode only: one call to an empty wasm function on the same runtime"},
+	{UnitP50, false, lower, "median latency per op over a second pass that grows memory on demand, so `memory.grow` shows in the tail (method below)"},
+	{UnitP99, false, lower, "99th percentile latency per op over that pass"},
+	{UnitP999, false, lower, "99.9th percentile latency per op over that pass"},
+	{UnitMax, false, lower, "the slowest op of that pass"},
+	{UnitGrowSec, false, lower, "time the host spent providing new pages during that pass"},
+	{UnitHostPeakBytes, false, lower, "`prealloc-vs-grow` only: how far the process's peak resident memory rose over the pass"},
+	{UnitGrowCalls, true, lower, "successful `memory.grow` calls"},
+	{UnitPagesGrown, true, lower, "64 KiB pages those calls added"},
+	{UnitPeakPages, true, lower, "the memory at the end, in pages: its peak, since wasm memory never shrinks"},
+	{UnitPeakLiveBytes, true, "", "the most bytes live at once: a property of the trace, the same for every guest"},
+	{UnitPeakHeapBytes, true, lower, "the highest end address of any block the guest handed out"},
+	{UnitFragmentation, true, lower, "`peak-heap-bytes / peak-live-bytes`: fragmentation and overhead; 1 is perfect"},
+	{UnitOOMOp, true, higher, "replayed under a fixed limit (16 MiB by default), the op at which the first alloc failed; absent when the trace fits"},
+	{UnitOOMLiveBytes, true, higher, "the bytes live at that op"},
+	{UnitOOMUtil, true, higher, "those bytes over the limit: how much of its memory a guest could use"},
+	{UnitMarkGrowth, true, lower, "scenario-specific: pages grown over a stretch of the trace, such as `pages-grown-after-warm-up` (see [scenarios/README.md](scenarios/README.md))"},
+	{UnitLostBytes, true, lower, "leak check, when the trace freed everything: its peak live set is allocated again, and these are the bytes the guest could only place beyond the memory it held (a guest that reuses what was freed loses 0; bump loses all; free space at the top of memory can hide a loss)"},
+	{UnitTouchedBytes, true, lower, "bytes of the 4 KiB OS pages of the guest's memory that the guest wrote by the end of the trace, on an extra unchecked pass under the mmap policy (Linux only; [below](#what-a-guest-costs-its-host))"},
+	{UnitTouchedLive, true, lower, "`touched-bytes / peak-live-bytes`"},
+	{UnitDiscardableBytes, true, lower, "bytes of the 4 KiB pages of memory that hold no live byte at the end of the trace: the most `memory.discard` could return then"},
+	{UnitPeakDiscardableBytes, true, lower, "the same just after the op at which live bytes peak"},
+	{UnitWasmBytes, true, lower, "the guest's binary size"},
+	{UnitHostBytesInstance, false, lower, "host memory one instance costs"},
+	{UnitInstancesGiB, false, higher, "instances that fit in 1 GiB of host memory"},
+}
+
+// Lookup returns the table's row for the unit name, as written or as benchfmt
+// tidies it (sec/op for ns/op), and false if the table has none.
+func Lookup(name string) (Unit, bool) {
+	for _, u := range Units {
+		if prefix, ok := strings.CutSuffix(u.Name, "*"); ok {
+			if strings.HasPrefix(name, prefix) && name != prefix {
+				return u, true
+			}
+			continue
+		}
+		if u.Name == name || Tidy(u.Name) == name {
+			return u, true
+		}
+	}
+	return Unit{}, false
+}
+
+// Tidy returns the unit as benchfmt's reader and benchstat show it: ns/op becomes
+// sec/op, p99-ns p99-sec.
+func Tidy(name string) string {
+	_, tidy := benchunit.Tidy(1, name)
+	return tidy
+}
+
+// Assumption returns how benchstat must treat the unit: exact units need no test.
+func Assumption(name string) benchmath.Assumption {
+	if u, ok := Lookup(name); ok && u.Exact {
+		return benchmath.AssumeExact
+	}
+	return benchmath.AssumeNothing
+}
+
+// MetadataLine returns the unit's "Unit NAME assume=exact better=lower" line
+// (without a newline), or "" when the table says nothing of it.
+func MetadataLine(name string) string {
+	u, ok := Lookup(name)
+	if !ok || (!u.Exact && u.Better == "") {
+		return ""
+	}
+	line := "Unit " + name
+	if u.Exact {
+		line += " assume=exact"
+	}
+	if u.Better != "" {
+		line += " better=" + u.Better
+	}
+	return line
+}
+
+// Metadata returns the unit metadata records of a unit, as benchfmt's reader
+// would give them for its MetadataLine.
+func Metadata(name string) []*benchfmt.UnitMetadata {
+	u, ok := Lookup(name)
+	if !ok {
+		return nil
+	}
+	var out []*benchfmt.UnitMetadata
+	add := func(k, v string) {
+		out = append(out, &benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: Tidy(name), Key: k}, OrigUnit: name, Value: v})
+	}
+	if u.Exact {
+		add("assume", "exact")
+	}
+	if u.Better != "" {
+		add("better", u.Better)
+	}
+	return out
+}
+
+// Fixed returns the names of the table's units that are not families, in order.
+func Fixed() []string {
+	var out []string
+	for _, u := range Units {
+		if !strings.HasSuffix(u.Name, "*") {
+			out = append(out, u.Name)
+		}
+	}
+	return out
+}
+
+// MarkdownTable returns README's unit table.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| unit | what it is | exact? | better |\n|---|---|---|---|\n")
+	for _, u := range Units {
+		name := strings.TrimSuffix(Tidy(u.Name), "*")
+		if strings.HasSuffix(u.Name, "*") {
+			name += "…"
+		}
+		exact := "no"
+		if u.Exact {
+			exact = "yes"
+		}
+		better := u.Better
+		if better == "" {
+			better = "neither"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", name, u.Desc, exact, better)
+	}
+	return b.String()
+}

@@ -1,0 +1,155 @@
+package suite
+
+import (
+	"bytes"
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alloclab/alloclab/guests"
+	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/results"
+	"github.com/alloclab/alloclab/scenarios"
+)
+
+func labGuests(t *testing.T, names ...string) []*harness.Guest {
+	t.Helper()
+	var out []*harness.Guest
+	for _, b := range append(guests.All, guests.Floor) {
+		for _, n := range names {
+			if b.Name == n {
+				g, err := harness.NewGuest(b.Name, b.Wasm)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+func TestGridAndShards(t *testing.T) {
+	scs, err := scenarios.Match("^(churn|oom-sweep)$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := labGuests(t, "bump", "pool")
+	modes := []harness.Mode{harness.Replay, harness.Host}
+	grid := Grid(scs, gs, modes)
+	// churn: 2 guests x 2 modes; oom-sweep: 2 limits x 2 guests x 2 modes.
+	if len(grid) != 4+8 {
+		t.Fatalf("grid has %d benchmarks, want 12", len(grid))
+	}
+	seen := map[string]int{}
+	for i := 1; i <= 3; i++ {
+		r, err := New(Options{Scenarios: scs, Guests: gs, Modes: modes, Shard: i, Shards: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range r.Benches() {
+			seen[b.Name().String()]++
+		}
+	}
+	if len(seen) != len(grid) {
+		t.Errorf("3 shards cover %d benchmarks, want %d", len(seen), len(grid))
+	}
+	for name, n := range seen {
+		if n != 1 {
+			t.Errorf("%s in %d shards", name, n)
+		}
+	}
+	for _, bad := range [][2]int{{0, 3}, {4, 3}, {1, -1}} {
+		if _, err := New(Options{Shard: bad[0], Shards: bad[1]}); err == nil {
+			t.Errorf("shard %d/%d: no error", bad[0], bad[1])
+		}
+	}
+}
+
+// run runs a short suite and returns its output and the runner.
+func run(t *testing.T, o Options) (string, *Runner) {
+	t.Helper()
+	var buf, log bytes.Buffer
+	o.Log = func(f string, a ...any) { log.WriteString(strings.TrimSpace(f) + "\n") }
+	r, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background(), results.NewWriter(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Failures()) > 0 {
+		t.Fatalf("failures: %v", r.Failures())
+	}
+	return buf.String(), r
+}
+
+func TestShuffleAndCache(t *testing.T) {
+	scs, err := scenarios.Match("^churn$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := &Cache{Dir: t.TempDir(), Version: "test"}
+	o := Options{Scenarios: scs, Guests: labGuests(t, "bump", "freelist", "arena", "pool"), Modes: []harness.Mode{harness.Replay},
+		Short: true, Count: 3, Seed: 7, Cache: cache, Timeout: time.Minute, OOMLimitPages: harness.DefaultOOMLimitPages}
+	order := func(out string) []string {
+		var names []string
+		for _, line := range strings.Split(out, "\n") {
+			if name, _, ok := strings.Cut(line, " "); ok && strings.HasPrefix(name, "Benchmark") {
+				names = append(names, name)
+			}
+		}
+		return names
+	}
+	first, _ := run(t, o)
+	again, _ := run(t, o) // from the cache
+	if a, b := order(first), order(again); !reflect.DeepEqual(a, b) || len(a) != 12 {
+		t.Errorf("the same seed gave another order or count:\n%v\n%v", a, b)
+	}
+	if a := order(first); reflect.DeepEqual(a[:4], a[4:8]) && reflect.DeepEqual(a[4:8], a[8:]) {
+		t.Errorf("every count ran in the same order: %v", a)
+	}
+	// The cached exact metrics are the measured ones.
+	exactOf := func(out string) []string {
+		var lines []string
+		for _, line := range strings.Split(out, "\n") {
+			if i := strings.Index(line, " ns/op "); i > 0 {
+				name, _, _ := strings.Cut(line, " ")
+				lines = append(lines, name+line[i+len(" ns/op "):])
+			}
+		}
+		return lines
+	}
+	if a, b := exactOf(first), exactOf(again); !reflect.DeepEqual(a, b) {
+		t.Errorf("cached exact metrics differ:\n%v\n%v", a, b)
+	}
+	// A different lab build misses the cache.
+	e, err := cache.get(Grid(scs, o.Guests, o.Modes)[0], o)
+	if err != nil || e == nil {
+		t.Fatalf("cache.get: %v, %v", e, err)
+	}
+	other := &Cache{Dir: cache.Dir, Version: "other"}
+	if e, err := other.get(Grid(scs, o.Guests, o.Modes)[0], o); e != nil || err != nil {
+		t.Errorf("another version hit the cache: %v, %v", e, err)
+	}
+}
+
+func TestWindow(t *testing.T) {
+	sc, err := scenarios.Lookup("churn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := labGuests(t, "bump")[0]
+	lab := harness.NewLab()
+	defer lab.Close(context.Background())
+	tr := sc.Trace(true)
+	p, err := window(context.Background(), lab, g, "churn", tr, harness.Config{}, 30*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Elapsed < 30*time.Millisecond || p.Ops%len(tr.Ops) != 0 || p.Ops < len(tr.Ops) {
+		t.Errorf("window: %d ops in %v, want whole replays of %d ops over at least 30ms", p.Ops, p.Elapsed, len(tr.Ops))
+	}
+}
