@@ -396,11 +396,14 @@ func (r *Runner) timed(ctx context.Context, lab *harness.Lab, b *Bench) (*harnes
 	return res, nil
 }
 
-// window replays t on fresh instances until d has passed (at least once), and
-// returns the first pass with the ops and the time of all of them:
-// instantiation is outside every pass's time. The Go collector is off during
-// the window; it runs between replays, outside their time, once the closed
-// instances' memory passes quietHeap.
+// window replays t on fresh instances until d of replaying has passed (at least
+// once), or until maxWindow times d of wall time has, and returns the first pass
+// with the ops and the time of all of them: instantiation is outside every pass's
+// time. The wall-time cap matters for short traces, whose replay takes
+// microseconds while a fresh instance takes milliseconds: without it a 402-op
+// trace spent 52 s of instantiating per count to gather 100 ms of replays. The Go
+// collector is off during the window; it runs between replays, outside their
+// time, once the closed instances' memory passes quietHeap.
 func window(ctx context.Context, lab *harness.Lab, g *harness.Guest, label string, t *trace.Trace, cfg harness.Config, d time.Duration) (*harness.Pass, error) {
 	debug.FreeOSMemory()
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
@@ -408,7 +411,8 @@ func window(ctx context.Context, lab *harness.Lab, g *harness.Guest, label strin
 	var first *harness.Pass
 	var elapsed time.Duration
 	ops, garbage := 0, uint64(0)
-	for first == nil || elapsed < d {
+	start := time.Now()
+	for first == nil || (elapsed < d && time.Since(start) < maxWindow*d) {
 		if garbage > quietHeap {
 			runtime.GC()
 			garbage = 0
@@ -431,6 +435,9 @@ func window(ctx context.Context, lab *harness.Lab, g *harness.Guest, label strin
 	first.Elapsed, first.Ops = elapsed, ops
 	return first, nil
 }
+
+// maxWindow bounds a window's wall time, in multiples of -benchtime.
+const maxWindow = 3
 
 // quietHeap is how much closed instances' memory a window lets pile up before
 // it collects between replays.
