@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/perf/benchfmt"
-
 	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/internal/labtest"
 	"github.com/alloclab/alloclab/results"
 	"github.com/alloclab/alloclab/scenarios"
 )
@@ -138,7 +137,7 @@ func goldenGuest(name string) string {
 // and the scenario-specific pages-grown-… units.
 func exactLines(t *testing.T, text string) golden {
 	t.Helper()
-	results, units := readResults(t, text)
+	results, units := labtest.ReadResults(t, text)
 	out := golden{sums: map[string]string{}, metrics: map[string]string{}}
 	for _, r := range results {
 		for _, c := range r.Config {
@@ -224,20 +223,4 @@ func goldenRun(t *testing.T, guest, modes, scenario string) string {
 		t.Fatalf("failures: %v", r.Failures())
 	}
 	return out.String()
-}
-
-// readResults parses benchfmt text, failing the test on any syntax error.
-func readResults(t *testing.T, text string) ([]*benchfmt.Result, benchfmt.UnitMetadataMap) {
-	t.Helper()
-	r := benchfmt.NewReader(strings.NewReader(text), "results")
-	var out []*benchfmt.Result
-	for r.Scan() {
-		switch rec := r.Result().(type) {
-		case *benchfmt.SyntaxError:
-			t.Fatalf("bad benchfmt: %v", rec)
-		case *benchfmt.Result:
-			out = append(out, rec.Clone())
-		}
-	}
-	return out, r.Units()
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/alloclab/alloclab/harness/boundary"
+	"github.com/alloclab/alloclab/internal/labtest"
 )
 
 // runBoundary runs alloclab boundary with args and returns its exit status,
@@ -42,7 +43,7 @@ func Test_boundary(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	results, units := readResults(t, stdout)
+	results, units := labtest.ReadResults(t, stdout)
 	// Per count: pool has 12 boundary-copy lines, 3 view-across-grow, 3 host-handles
 	// with 4 samples each, 2 leak-check and 3 density (one per memory policy, Linux
 	// only); the floor has boundary-copy's 12 and density's 3.
@@ -150,7 +151,7 @@ func TestBoundaryKeepsGoodGuests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	results, _ := readResults(t, string(text))
+	results, _ := labtest.ReadResults(t, string(text))
 	perGuest := map[string]int{}
 	for _, r := range results {
 		perGuest[guestOf(r)]++
@@ -167,7 +168,7 @@ func TestBoundaryLeakyGuest(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	results, _ := readResults(t, stdout)
+	results, _ := labtest.ReadResults(t, stdout)
 	if len(results) != 2 {
 		t.Fatalf("%d results, want 2", len(results))
 	}

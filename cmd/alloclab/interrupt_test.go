@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/alloclab/alloclab/internal/labtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,7 +64,7 @@ func TestInterruptAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := readResults(t, string(text)); len(got) != 0 {
+	if got, _ := labtest.ReadResults(t, string(text)); len(got) != 0 {
 		t.Fatalf("interrupted while checking, the file holds %d results, want none:\n%s", len(got), text)
 	}
 
@@ -81,7 +82,7 @@ func TestInterruptAndResume(t *testing.T) {
 			t.Errorf("the second -resume checked %d passes, want none:\n%s", n, errText)
 		}
 		text, _ = os.ReadFile(results)
-		got, _ := readResults(t, string(text))
+		got, _ := labtest.ReadResults(t, string(text))
 		perGuest := map[string]int{}
 		for _, r := range got {
 			for _, g := range []string{"bump", "pool"} {

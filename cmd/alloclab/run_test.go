@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alloclab/alloclab/internal/labtest"
 	"golang.org/x/perf/benchfmt"
 )
 
@@ -22,22 +23,6 @@ func runAlloclab(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
-// readResults parses benchfmt text, failing the test on any syntax error.
-func readResults(t *testing.T, text string) ([]*benchfmt.Result, benchfmt.UnitMetadataMap) {
-	t.Helper()
-	r := benchfmt.NewReader(strings.NewReader(text), "stdout")
-	var out []*benchfmt.Result
-	for r.Scan() {
-		switch rec := r.Result().(type) {
-		case *benchfmt.SyntaxError:
-			t.Fatalf("bad benchfmt: %v", rec)
-		case *benchfmt.Result:
-			out = append(out, rec.Clone())
-		}
-	}
-	return out, r.Units()
-}
-
 // Test_run ensures the following works and writes benchfmt benchstat can read:
 // alloclab run -short -scenario churn -guest bump,floor -count 2 -mode replay,host
 func Test_run(t *testing.T) {
@@ -45,7 +30,7 @@ func Test_run(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	results, units := readResults(t, stdout)
+	results, units := labtest.ReadResults(t, stdout)
 	if len(results) != 8 {
 		t.Fatalf("got %d results, want 8 (2 guests x 2 modes x 2 counts)", len(results))
 	}
@@ -142,7 +127,7 @@ func TestRunKeepsGoodGuests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			results, _ := readResults(t, string(text))
+			results, _ := labtest.ReadResults(t, string(text))
 			if len(results) != 1 || !strings.Contains(string(results[0].Name), "guest=bump") {
 				t.Fatalf("results file holds %d results, want bump's one:\n%s", len(results), text)
 			}
@@ -230,7 +215,7 @@ func TestBadModule(t *testing.T) {
 func TestShards(t *testing.T) {
 	args := []string{"run", "-short", "-scenario", "churn|pooled|swiss", "-guest", "^(bump|pool|floor)$", "-mode", "replay,host", "-count", "2", "-latency=false"}
 	names := func(text string) map[string]int {
-		results, _ := readResults(t, text)
+		results, _ := labtest.ReadResults(t, text)
 		m := map[string]int{}
 		for _, r := range results {
 			m[string(r.Name)]++
@@ -285,7 +270,7 @@ func Test_runCounts(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
 		}
-		results, meta := readResults(t, stdout)
+		results, meta := labtest.ReadResults(t, stdout)
 		for _, u := range units {
 			if m := meta.Get(u, "assume"); m == nil || m.Value != "exact" {
 				t.Errorf("%s is not declared exact", u)
@@ -325,7 +310,7 @@ func Test_runWithoutCounts(t *testing.T) {
 	if strings.Count(stderr, "without instruction counts") != 1 || !strings.Contains(stderr, want+"\n") {
 		t.Errorf("stderr does not say once %q:\n%s", want, stderr)
 	}
-	results, _ := readResults(t, stdout)
+	results, _ := labtest.ReadResults(t, stdout)
 	if len(results) != 1 {
 		t.Fatalf("%d results, want 1", len(results))
 	}

@@ -9,7 +9,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"golang.org/x/perf/benchfmt"
 
 	"github.com/alloclab/alloclab/guests"
 	"github.com/alloclab/alloclab/harness"
@@ -89,4 +92,20 @@ func Short(t testing.TB, name string) *trace.Trace {
 		t.Fatal(err)
 	}
 	return sc.Trace(true)
+}
+
+// ReadResults parses benchfmt text, failing the test on any syntax error.
+func ReadResults(t *testing.T, text string) ([]*benchfmt.Result, benchfmt.UnitMetadataMap) {
+	t.Helper()
+	r := benchfmt.NewReader(strings.NewReader(text), "results")
+	var out []*benchfmt.Result
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.SyntaxError:
+			t.Fatalf("bad benchfmt: %v", rec)
+		case *benchfmt.Result:
+			out = append(out, rec.Clone())
+		}
+	}
+	return out, r.Units()
 }
