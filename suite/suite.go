@@ -7,8 +7,9 @@
 // under the out-of-memory limit, in parallel on Workers labs, and remembered on
 // disk (Cache) keyed by the guest's sha256, the trace's digest, the pass's
 // configuration and the lab's build, so a re-run skips them. Then the timed
-// phase, alone: Count counts, each over every benchmark in an order shuffled
-// with Seed, so a drifting machine drifts on everyone. A count replays the trace
+// phase, alone: Count counts, each over every benchmark, the first in the grid's
+// order (benchstat's columns follow the order a file meets its guests) and the
+// others in an order shuffled with Seed, so a drifting machine drifts on everyone. A count replays the trace
 // on fresh instances until BenchTime has passed, instantiation excluded, with the
 // Go collector quiet, starting from the memory the checked pass ended with
 // (sec/op: the allocator's own work), then once in small timed pieces from the
@@ -305,7 +306,9 @@ func (r *Runner) exactPhase(ctx context.Context, todo []*Bench, out *results.Wri
 	return nil
 }
 
-// timedPhase runs the counts, each over the benchmarks in a shuffled order.
+// timedPhase runs the counts: the first in the grid's order, so that the results
+// file meets the guests in that order and benchstat's first column (its base) is
+// the grid's first guest; every later one in a shuffled order.
 func (r *Runner) timedPhase(ctx context.Context, todo []*Bench, done map[string]int, out *results.Writer) error {
 	total := 0
 	for _, b := range todo {
@@ -326,7 +329,9 @@ func (r *Runner) timedPhase(ctx context.Context, todo []*Bench, done map[string]
 	}
 	for c := 1; c <= r.o.Count; c++ {
 		order := slices.Clone(todo)
-		rand.New(rand.NewPCG(r.o.Seed, uint64(c))).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		if c > 1 {
+			rand.New(rand.NewPCG(r.o.Seed, uint64(c))).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		}
 		for _, b := range order {
 			name := b.Name().String()
 			if r.failed[b] {

@@ -108,8 +108,15 @@ func TestShuffleAndCache(t *testing.T) {
 	if a, b := order(first), order(again); !reflect.DeepEqual(a, b) || len(a) != 12 {
 		t.Errorf("the same seed gave another order or count:\n%v\n%v", a, b)
 	}
-	if a := order(first); reflect.DeepEqual(a[:4], a[4:8]) && reflect.DeepEqual(a[4:8], a[8:]) {
+	a := order(first)
+	if reflect.DeepEqual(a[:4], a[4:8]) && reflect.DeepEqual(a[4:8], a[8:]) {
 		t.Errorf("every count ran in the same order: %v", a)
+	}
+	// The first count keeps the grid's order, so benchstat's base column is the grid's first guest.
+	for i, b := range Grid(scs, o.Guests, o.Modes) {
+		if want := "Benchmark" + b.Name().String(); a[i] != want {
+			t.Errorf("first count's benchmark %d: got %s, want %s", i, a[i], want)
+		}
 	}
 	// The cached exact metrics are the measured ones.
 	exactOf := func(out string) []string {

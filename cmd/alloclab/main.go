@@ -51,7 +51,8 @@
 // the shadow checker, which checks every block the guest hands out and measures
 // the exact metrics, then once more under the -oom-limit to find the
 // out-of-memory point; these passes run in parallel and are cached. Then -count
-// counts, each over every benchmark in a shuffled order, replaying on fresh
+// counts, each over every benchmark (the first in the grid's order, the others
+// shuffled), replaying on fresh
 // instances with the checker off for -benchtime. A guest that faults is reported
 // with the scenario and op at fault, its remaining runs are skipped, the other
 // guests' results are still written, and alloclab exits with status 1.
