@@ -364,16 +364,10 @@ func barChart(o barOpts) ([]byte, error) {
 	}
 	p.Add(bars)
 	if len(labels) > 0 {
-		l, err := plotter.NewLabels(plotter.XYLabels{XYs: labelXYs, Labels: labels})
+		l, err := pointLabels(labelXYs, labels, vg.Points(3))
 		if err != nil {
 			return nil, err
 		}
-		for i := range l.TextStyle {
-			l.TextStyle[i].Font = sans(vg.Points(8))
-			l.TextStyle[i].Color = ink
-			l.TextStyle[i].YAlign = draw.YCenter
-		}
-		l.Offset = vg.Point{X: vg.Points(3)}
 		over = append(over, l)
 	}
 	p.Add(over...)
@@ -438,16 +432,10 @@ func scatterChart(title, xLabel, yLabel string, pts []scatterPoint, modes []stri
 	if len(xys) == 0 {
 		return nil, fmt.Errorf("scatter chart %q: no positive data", title)
 	}
-	l, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
+	l, err := pointLabels(xys, labels, vg.Points(7))
 	if err != nil {
 		return nil, err
 	}
-	for i := range l.TextStyle {
-		l.TextStyle[i].Font = sans(vg.Points(8))
-		l.TextStyle[i].Color = ink
-		l.TextStyle[i].YAlign = draw.YCenter
-	}
-	l.Offset = vg.Point{X: vg.Points(7)}
 	p.Add(l)
 	for _, a := range []struct {
 		axis   *plot.Axis
@@ -506,4 +494,20 @@ func lineChart(title, xLabel, yLabel string, series []lineSeries, yMax float64, 
 	p.Y.Min, p.Y.Max = 0, yMax
 	p.X.Min = 0
 	return render(p, chartWidth, 8*vg.Centimeter)
+}
+
+// pointLabels writes each label in small ink type, dx to the right of its point
+// and centred on it.
+func pointLabels(xys plotter.XYs, labels []string, dx vg.Length) (*plotter.Labels, error) {
+	l, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
+	if err != nil {
+		return nil, err
+	}
+	for i := range l.TextStyle {
+		l.TextStyle[i].Font = sans(vg.Points(8))
+		l.TextStyle[i].Color = ink
+		l.TextStyle[i].YAlign = draw.YCenter
+	}
+	l.Offset = vg.Point{X: dx}
+	return l, nil
 }
