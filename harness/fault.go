@@ -40,9 +40,16 @@ func classify(ctx context.Context, err, checkerFault error, timeout time.Duratio
 		return checkerFault
 	case errors.Is(ctx.Err(), context.DeadlineExceeded),
 		errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
-		return fmt.Errorf("did not finish within the time limit of %v", timeout)
+		return &TimeLimitError{Limit: timeout}
 	}
 	return fmt.Errorf("trapped: %s", firstLine(err.Error()))
+}
+
+// TimeLimitError says a guest did not finish within its time limit.
+type TimeLimitError struct{ Limit time.Duration }
+
+func (e *TimeLimitError) Error() string {
+	return fmt.Sprintf("did not finish within the time limit of %v", e.Limit)
 }
 
 func firstLine(s string) string {

@@ -321,3 +321,39 @@ func TestOneLiveInstance(t *testing.T) {
 		t.Fatalf("Run after Close: %v", err)
 	}
 }
+
+// TestInstanceFaults checks an Instance's calls say what went wrong as a pass
+// does, in one line: the trap, or the time limit.
+func TestInstanceFaults(t *testing.T) {
+	for _, tc := range []struct {
+		fixture string
+		want    string
+	}{
+		{"trap", "guest trap: alloc(16, 8): trapped: wasm error: unreachable"},
+		{"hang", "guest hang: alloc(16, 8): did not finish within the time limit of 1s"},
+	} {
+		t.Run(tc.fixture, func(t *testing.T) {
+			lab := newLab(t)
+			cfg := Config{Timeout: time.Second}
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+			defer cancel()
+			inst, err := lab.Instantiate(ctx, loadFixture(t, tc.fixture), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer inst.Close(context.Background())
+			for range 99 {
+				if _, err := inst.Alloc(ctx, 16, 8); err != nil {
+					t.Fatalf("alloc before the fault: %v", err)
+				}
+			}
+			_, err = inst.Alloc(ctx, 16, 8)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("got %v, want %s", err, tc.want)
+			}
+			if tc.fixture == "hang" && !errors.As(err, new(*TimeLimitError)) {
+				t.Errorf("%v is not a TimeLimitError", err)
+			}
+		})
+	}
+}

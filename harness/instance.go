@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -19,9 +20,10 @@ import (
 // call, as an embedder does: passing data in and out, or holding guest blocks in Go
 // objects. Scenarios that replay a trace use Lab.Run instead.
 type Instance struct {
-	guest *Guest
-	inst  *instance
-	stack []uint64
+	guest   *Guest
+	inst    *instance
+	stack   []uint64
+	timeout time.Duration // cfg.Timeout, for classify
 }
 
 // Instantiate instantiates g under cfg (engine, memory limit, initial pages,
@@ -50,14 +52,14 @@ func (l *Lab) instantiateAs(ctx context.Context, g *Guest, cfg Config,
 	if err != nil {
 		return nil, &Fault{Guest: g.Name, Scenario: "instantiate", Op: -1, Err: err}
 	}
-	return &Instance{guest: g, inst: inst, stack: make([]uint64, 4)}, nil
+	return &Instance{guest: g, inst: inst, stack: make([]uint64, 4), timeout: cfg.Timeout}, nil
 }
 
 // Alloc calls the guest's alloc; 0 means it could not allocate.
 func (i *Instance) Alloc(ctx context.Context, size, align uint32) (uint32, error) {
 	i.stack[0], i.stack[1] = uint64(size), uint64(align)
 	if err := i.inst.alloc.CallWithStack(ctx, i.stack); err != nil {
-		return 0, fmt.Errorf("guest %s: alloc(%d, %d): %w", i.guest.Name, size, align, err)
+		return 0, fmt.Errorf("guest %s: alloc(%d, %d): %w", i.guest.Name, size, align, classify(ctx, err, nil, i.timeout))
 	}
 	return uint32(i.stack[0]), nil
 }
@@ -66,7 +68,7 @@ func (i *Instance) Alloc(ctx context.Context, size, align uint32) (uint32, error
 func (i *Instance) Free(ctx context.Context, ptr, size, align uint32) error {
 	i.stack[0], i.stack[1], i.stack[2] = uint64(ptr), uint64(size), uint64(align)
 	if err := i.inst.free.CallWithStack(ctx, i.stack); err != nil {
-		return fmt.Errorf("guest %s: free(%#x, %d, %d): %w", i.guest.Name, ptr, size, align, err)
+		return fmt.Errorf("guest %s: free(%#x, %d, %d): %w", i.guest.Name, ptr, size, align, classify(ctx, err, nil, i.timeout))
 	}
 	return nil
 }

@@ -111,8 +111,9 @@ func (r *Runner) checked(ctx context.Context, g *harness.Guest, label string, po
 	}
 	defer inst.Close(context.WithoutCancel(ctx))
 	if err := fn(tctx, NewChecker(inst), inst); err != nil {
-		if errors.Is(tctx.Err(), context.DeadlineExceeded) {
-			err = fmt.Errorf("did not finish within the time limit of %v: %w", cfg.Timeout, err)
+		// The guest's calls say so themselves; the checker's own loops do not.
+		if errors.Is(tctx.Err(), context.DeadlineExceeded) && !errors.As(err, new(*harness.TimeLimitError)) {
+			err = fmt.Errorf("%w: %w", &harness.TimeLimitError{Limit: cfg.Timeout}, err)
 		}
 		return fault(g, label, err)
 	}
