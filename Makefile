@@ -19,7 +19,7 @@ RUN       ?= $(shell date -u +%Y%m%d-%H%M%S)
 RESULTS   := results/runs/$(RUN).txt
 
 WAT2WASM  := wat2wasm --debug-names
-WAT       := $(shell find guests harness -name '*.wat')
+WAT       := $(shell find guests harness scenarios -name '*.wat')
 
 FUZZTIME  ?= 10s
 

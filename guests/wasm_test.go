@@ -15,7 +15,7 @@ func TestWasmUpToDate(t *testing.T) {
 		t.Skip("wat2wasm not installed (apt-get install wabt); .ci/run installs it")
 	}
 	var wats []string
-	for _, dir := range []string{".", "../harness"} {
+	for _, dir := range []string{".", "../harness", "../scenarios"} {
 		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 			if err == nil && filepath.Ext(path) == ".wat" {
 				wats = append(wats, path)

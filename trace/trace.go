@@ -65,6 +65,7 @@ type Stats struct {
 	Allocs, Frees, Reallocs, Resets int
 	PeakLiveBytes                   uint64
 	AllocatedBytes                  uint64 // sum of alloc sizes and realloc growth
+	LiveBlocks                      int    // blocks live at the end
 }
 
 // LiveAfter returns the bytes live after op, given live before it.
@@ -86,29 +87,27 @@ func LiveAfter(live uint64, op Op) uint64 {
 func (t *Trace) Stats() Stats {
 	var s Stats
 	var live uint64
-	sizes := make([]uint32, t.Slots)
 	for _, op := range t.Ops {
 		switch op.Kind {
 		case Alloc:
 			s.Allocs++
 			live += uint64(op.Size)
 			s.AllocatedBytes += uint64(op.Size)
-			sizes[op.Slot] = op.Size
+			s.LiveBlocks++
 		case Free:
 			s.Frees++
+			s.LiveBlocks--
 			live -= uint64(op.Size)
-			sizes[op.Slot] = 0
 		case Realloc:
 			s.Reallocs++
 			live += uint64(op.Size) - uint64(op.OldSize)
 			if op.Size > op.OldSize {
 				s.AllocatedBytes += uint64(op.Size - op.OldSize)
 			}
-			sizes[op.Slot] = op.Size
 		case Reset:
 			s.Resets++
 			live = 0
-			clear(sizes)
+			s.LiveBlocks = 0
 		}
 		s.PeakLiveBytes = max(s.PeakLiveBytes, live)
 	}

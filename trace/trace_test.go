@@ -32,3 +32,25 @@ func TestLowerResets(t *testing.T) {
 		t.Errorf("stats %+v, want peak 70, 3 allocs, 1 reset", st)
 	}
 }
+
+func TestStatsLiveBlocks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ops  func(b *Builder)
+		want int
+	}{
+		{"empty", func(*Builder) {}, 0},
+		{"alloc and realloc", func(b *Builder) { b.Realloc(b.Alloc(8, 8), 16); b.Alloc(8, 8) }, 2},
+		{"free", func(b *Builder) { b.Free(b.Alloc(8, 8)); b.Alloc(8, 8) }, 1},
+		{"reset", func(b *Builder) { b.Alloc(8, 8); b.Reset(); b.Alloc(8, 8) }, 1},
+		{"free all", func(b *Builder) { b.Alloc(8, 8); b.Alloc(8, 8); b.FreeAll() }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b Builder
+			tc.ops(&b)
+			if got := b.Trace().Stats().LiveBlocks; got != tc.want {
+				t.Errorf("LiveBlocks = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
