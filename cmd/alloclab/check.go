@@ -47,7 +47,7 @@ func checkCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	if err != nil {
 		return verdict(false, "the harness cannot run it: %v", err)
 	}
-	fmt.Fprintf(stdout, "convention: %s\n", describeConvention(g))
+	fmt.Fprintf(stdout, "convention: %s\n", check.Convention(g))
 	if len(g.Imports) == 0 {
 		fmt.Fprintln(stdout, "imports: none")
 	} else {
@@ -70,29 +70,4 @@ func checkCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		warning = " (warning: " + strings.Join(warnings, "; ") + ")"
 	}
 	return verdict(true, "the harness can run %s (%s convention) and it passed the checker%s: alloclab run -guest %s", path, g.Convention, warning, path)
-}
-
-func describeConvention(g *harness.Guest) string {
-	has := func(names ...string) string {
-		var out []string
-		for _, n := range names {
-			if g.Exports(n) {
-				out = append(out, n)
-			} else {
-				out = append(out, "no "+n)
-			}
-		}
-		return strings.Join(out, ", ")
-	}
-	switch g.Convention {
-	case harness.ConventionC:
-		note := ""
-		if !g.Exports("aligned_alloc") {
-			note = "; without aligned_alloc, alignments above 16 fail"
-		}
-		return "C (" + has("malloc", "free", "aligned_alloc", "realloc") + "), through the lab's C adapter" + note
-	case harness.ConventionBindgen:
-		return "wasm-bindgen (" + has("__wbindgen_malloc", "__wbindgen_free", "__wbindgen_realloc") + "), through the lab's wasm-bindgen adapter"
-	}
-	return "the lab's ABI (" + has("alloc", "free", "realloc", "reset", "_initialize") + ")"
 }

@@ -114,13 +114,14 @@
 //
 //	alloclab report -o site results/runs/*.txt
 //
-// Compare runs the suite on two versions and prints benchstat's comparison. OLD and NEW
-// are results files, used as they are, or git refs, each checked out in a temporary git
-// worktree where alloclab is built; NEW defaults to the working tree ("."). The sides
-// that run take turns, -count rounds (default 5) of alloclab run -count 1 with the flags
-// after --, alternating which goes first, so a machine that drifts drifts on both; then
-// it prints go tool benchstat -table "" OLD NEW. -o keeps both sides' results (old.txt,
-// new.txt) and the table (benchstat.txt).
+// Compare runs the suite on two versions and prints benchstat's comparison (package
+// internal/compare). OLD and NEW are results files, used as they are, or git refs,
+// each checked out in a temporary git worktree where alloclab is built; NEW defaults
+// to the working tree ("."). The sides that run take turns, -count rounds (default 5)
+// of alloclab run -count 1 with the flags after --, alternating which goes first, so
+// a machine that drifts drifts on both; then it prints go tool benchstat -table ""
+// OLD NEW. -o keeps both sides' results (old.txt, new.txt) and the table
+// (benchstat.txt).
 //
 //	alloclab compare -count 5 main -- -short
 //
@@ -141,20 +142,20 @@
 // carries any warning; exit status 1 if it fails, 0 with a warning. Run -guest
 // accepts any module check accepts.
 //
-// Trace records a real program's allocations into a trace file that every guest
-// can replay (format and policies: scenarios/traces/README.md). Record runs a
-// dynamically linked native command under glibc's mtrace (glibc 2.34 or later: it
-// preloads libc_malloc_debug.so.0 and a shim it builds with $CC, cc, gcc or clang)
-// and keeps one process's calls: -process main (the command's own, the default),
-// largest, or an executable's base name such as cc1. Import converts a log that
-// mtrace(3) already wrote; a malformed line is an error naming the file and line.
-// Record-wasm runs a WebAssembly module under wazero with WASI (no files,
-// environment or network), calls -invoke (default _start), and records its calls
-// to malloc, calloc, realloc, free, aligned_alloc, memalign, posix_memalign and
-// Rust's __rust_alloc family, found by name in the name section or exports.
-// -max-ops n keeps the first n ops and frees what is live at the cut; -free-live
-// frees what is still live at the end. Info prints a trace file's header and
-// totals. The traces shipped with the lab are the scenarios named trace-*; run
+// Trace records a real program's allocations into a trace file that every guest can
+// replay (package scenarios/tracefile/record; format and policies:
+// scenarios/traces/README.md). Record runs a dynamically linked native command under
+// glibc's mtrace (glibc 2.34 or later: it preloads libc_malloc_debug.so.0 and a shim
+// it builds with $CC, cc, gcc or clang) and keeps one process's calls: -process main
+// (the command's own, the default), largest, or an executable's base name such as
+// cc1. Import converts a log that mtrace(3) already wrote; a malformed line is an
+// error naming the file and line. Record-wasm runs a WebAssembly module under wazero
+// with WASI (no files, environment or network), calls -invoke (default _start), and
+// records its calls to malloc, calloc, realloc, free, aligned_alloc, memalign,
+// posix_memalign and Rust's __rust_alloc family, found by name in the name section
+// or exports. -max-ops n keeps the first n ops and frees what is live at the cut;
+// -free-live frees what is still live at the end. Info prints a trace file's header
+// and totals. The traces shipped with the lab are the scenarios named trace-*; run
 // -trace FILE replays your own:
 //
 //	alloclab trace record -o mine.trace -- ./myprogram input

@@ -95,8 +95,8 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	} else if len(o.Scenarios) == 0 {
 		return usagef("-scenario %q matches no scenario", scenario)
 	}
-	if o.Shard, o.Shards, err = parseShard(shard); err != nil {
-		return err
+	if o.Shard, o.Shards, err = suite.ParseShard(shard); err != nil {
+		return flagError(err)
 	}
 	if o.Cache, err = openCache(cache); err != nil {
 		return err
@@ -168,17 +168,6 @@ func openCache(dir string) (*suite.Cache, error) {
 		return nil, fmt.Errorf("-cache: %w", err)
 	}
 	return c, nil
-}
-
-// parseShard parses -shard i/n; empty means 1/1.
-func parseShard(s string) (i, n int, err error) {
-	if s == "" {
-		return 1, 1, nil
-	}
-	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 1 || i < 1 || i > n || fmt.Sprintf("%d/%d", i, n) != s {
-		return 0, 0, usagef("-shard %q: want i/n with 1 <= i <= n", s)
-	}
-	return i, n, nil
 }
 
 // isTerminal says whether w is a character device, such as a terminal.

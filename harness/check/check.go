@@ -13,6 +13,7 @@ package check
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/alloclab/alloclab/harness"
 	"github.com/alloclab/alloclab/harness/probe"
@@ -116,4 +117,32 @@ func probes(ctx context.Context, lab *harness.Lab, g *harness.Guest, cfg harness
 	}
 	log("reuse probe: pages grown at each size: " + reuse.Grown())
 	return warnings, nil
+}
+
+// Convention describes the allocator convention g uses and which of its
+// functions g exports, as alloclab check prints it: the lab's ABI, C's
+// malloc/free (through the C adapter) or wasm-bindgen's (through its adapter).
+func Convention(g *harness.Guest) string {
+	has := func(names ...string) string {
+		var out []string
+		for _, n := range names {
+			if g.Exports(n) {
+				out = append(out, n)
+			} else {
+				out = append(out, "no "+n)
+			}
+		}
+		return strings.Join(out, ", ")
+	}
+	switch g.Convention {
+	case harness.ConventionC:
+		note := ""
+		if !g.Exports("aligned_alloc") {
+			note = "; without aligned_alloc, alignments above 16 fail"
+		}
+		return "C (" + has("malloc", "free", "aligned_alloc", "realloc") + "), through the lab's C adapter" + note
+	case harness.ConventionBindgen:
+		return "wasm-bindgen (" + has("__wbindgen_malloc", "__wbindgen_free", "__wbindgen_realloc") + "), through the lab's wasm-bindgen adapter"
+	}
+	return "the lab's ABI (" + has("alloc", "free", "realloc", "reset", "_initialize") + ")"
 }

@@ -60,3 +60,18 @@ func TestRunProbes(t *testing.T) {
 		t.Errorf("oobatlimit: %v, want a fault of the oom-probe at op 199", err)
 	}
 }
+
+func TestConvention(t *testing.T) {
+	for _, tc := range []struct{ module, want string }{
+		{"cmalloc", "C (malloc, free, aligned_alloc, realloc), through the lab's C adapter"},
+		{"cmallocmin", "C (malloc, free, no aligned_alloc, no realloc), through the lab's C adapter; without aligned_alloc, alignments above 16 fail"},
+		{"bindgenmod", "wasm-bindgen (__wbindgen_malloc, __wbindgen_free, no __wbindgen_realloc), through the lab's wasm-bindgen adapter"},
+		{"corrupt", "the lab's ABI (alloc, free, no realloc, no reset, no _initialize)"},
+	} {
+		t.Run(tc.module, func(t *testing.T) {
+			if got := Convention(labtest.File(t, "../testdata/"+tc.module+".wasm", false, "")); got != tc.want {
+				t.Errorf("Convention = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

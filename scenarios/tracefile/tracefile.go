@@ -7,7 +7,8 @@
 // pointer-based allocator events (alloc ptr size align, free ptr, realloc old new
 // size) into slot-based ops; ImportMtrace reads glibc's mtrace log; WasmRecorder
 // is a wazero function listener factory that records a WebAssembly module's calls
-// to its own malloc, free, realloc and friends.
+// to its own malloc, free, realloc and friends. Package record runs the programs
+// and modules these record.
 package tracefile
 
 import (
