@@ -138,8 +138,8 @@ func TestBoundaryKeepsGoodGuests(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s", code, stderr)
 	}
 	for _, want := range []string{
-		"# FAIL guest trap, scenario boundary-copy/way=copy/size=64B: op 99: guest trap: alloc(64, 16): wasm error: unreachable",
-		"# FAIL guest hang, scenario boundary-copy/way=copy/size=64B: did not finish within the time limit of 1s",
+		"# FAIL guest trap, scenario boundary-copy/way=copy/size=64B: op 99: guest trap: alloc(64, 16): trapped: wasm error: unreachable",
+		"# FAIL guest hang, scenario boundary-copy/way=copy/size=64B: op 99: guest hang: alloc(64, 16): did not finish within the time limit of 1s",
 		"# FAIL guest overlap, scenario boundary-copy/way=view-across-grow/policy=default: alloc(65536, 16) returned [0x60, 0x10060), which overlaps the live block [0x40, 0x80)",
 		"# 3 failed:",
 	} {
