@@ -3,11 +3,12 @@
 //
 //   - Name builds and parses benchmark names, Alloc/scenario=S[/variant]/guest=G/mode=M
 //     (Boundary/... for the host-boundary suite), so every writer and reader agrees.
-//   - Units is the table of every unit the lab writes: its name, whether it is
-//     exact (the same on every run), whether lower or higher is better, and what it
-//     means. It drives the "Unit NAME assume=exact better=lower" lines of a results
-//     file, the report's descriptions and README's unit table (a test keeps README
-//     equal to it).
+//   - Units and BoundaryUnits are the tables of every unit the lab writes, in the
+//     scenario suite and the host-boundary suite: its name, whether it is exact
+//     (the same on every run), whether lower or higher is better, and what it
+//     means. They drive the "Unit NAME assume=exact better=lower" lines of a
+//     results file and README's two unit tables (a test keeps README equal to
+//     them).
 //   - Writer appends benchmark records to a results file, one write per record, so
 //     an interrupted run keeps what finished; Resume reopens a file, cuts a torn
 //     last line and says which benchmarks it already holds.

@@ -50,14 +50,16 @@ func TestName(t *testing.T) {
 }
 
 func TestUnits(t *testing.T) {
-	seen := map[string]bool{}
-	for _, u := range Units {
-		if seen[u.Name] {
-			t.Errorf("%s: twice in the table", u.Name)
-		}
-		seen[u.Name] = true
-		if u.Desc == "" || (u.Better != "" && u.Better != lower && u.Better != higher) {
-			t.Errorf("%s: bad row %+v", u.Name, u)
+	for _, table := range [][]Unit{Units, BoundaryUnits} {
+		seen := map[string]bool{}
+		for _, u := range table {
+			if seen[u.Name] {
+				t.Errorf("%s: twice in the table", u.Name)
+			}
+			seen[u.Name] = true
+			if u.Desc == "" || (u.Better != "" && u.Better != lower && u.Better != higher) {
+				t.Errorf("%s: bad row %+v", u.Name, u)
+			}
 		}
 	}
 	for _, tc := range []struct {
@@ -72,6 +74,10 @@ func TestUnits(t *testing.T) {
 		{"peak-live-bytes", "Unit peak-live-bytes assume=exact", true},
 		{"pages-grown-after-warm-up", "Unit pages-grown-after-warm-up assume=exact better=lower", true},
 		{"instrs/op", "Unit instrs/op assume=exact better=lower", true},
+		{"copied-bytes", "Unit copied-bytes assume=exact better=lower", true},
+		{"refused-views", "Unit refused-views assume=exact", true},
+		{"free-delay-gc-mean", "Unit free-delay-gc-mean better=lower", false},
+		{"live-bytes", "", false},
 		{"pages-grown-", "", false},
 		{"furlongs", "", false},
 	} {
@@ -98,28 +104,61 @@ func TestUnits(t *testing.T) {
 	}
 }
 
-// TestREADMEUnits keeps README's unit table equal to the table; -update rewrites it.
+// TestSharedUnits checks a unit both suites write means the same to benchstat in
+// both tables, and Lookup gives the suite's row.
+func TestSharedUnits(t *testing.T) {
+	shared := 0
+	for _, b := range BoundaryUnits {
+		u, ok := lookup(Units, b.Name)
+		if !ok {
+			continue
+		}
+		shared++
+		if u.Exact != b.Exact || u.Better != b.Better {
+			t.Errorf("%s: exact %v, better %q in Units but exact %v, better %q in BoundaryUnits", b.Name, u.Exact, u.Better, b.Exact, b.Better)
+		}
+		if got, _ := Lookup(b.Name); got != u {
+			t.Errorf("Lookup(%s) = %+v, want the suite's row", b.Name, got)
+		}
+	}
+	// ns/op, instrs/op, lost-bytes, host-bytes/instance, instances/GiB.
+	if shared != 5 {
+		t.Errorf("%d units shared, want 5", shared)
+	}
+}
+
+// TestREADMEUnits keeps README's unit tables equal to the tables; -update
+// rewrites them.
 func TestREADMEUnits(t *testing.T) {
 	const path = "../README.md"
-	const begin, end = "<!-- units: results.MarkdownTable; go test ./results -update -->\n", "<!-- end units -->\n"
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(b)
-	i, j := strings.Index(text, begin), strings.Index(text, end)
-	if i < 0 || j < i {
-		t.Fatalf("%s: no unit table between %q and %q", path, begin, end)
-	}
-	got := text[i+len(begin) : j]
-	if want := MarkdownTable(); got != want {
-		if *update {
-			if err := os.WriteFile(path, []byte(text[:i+len(begin)]+want+text[j:]), 0o644); err != nil {
+	for _, tc := range []struct {
+		name, begin, end string
+		table            func() string
+	}{
+		{"Units", "<!-- units: results.MarkdownTable; go test ./results -update -->\n", "<!-- end units -->\n", MarkdownTable},
+		{"BoundaryUnits", "<!-- boundary units: results.BoundaryMarkdownTable; go test ./results -update -->\n", "<!-- end boundary units -->\n", BoundaryMarkdownTable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := os.ReadFile(path)
+			if err != nil {
 				t.Fatal(err)
 			}
-			return
-		}
-		t.Errorf("%s's unit table differs from results.Units; go test ./results -update rewrites it\n got:\n%s\nwant:\n%s", path, got, want)
+			text := string(b)
+			i, j := strings.Index(text, tc.begin), strings.Index(text, tc.end)
+			if i < 0 || j < i {
+				t.Fatalf("%s: no unit table between %q and %q", path, tc.begin, tc.end)
+			}
+			got := text[i+len(tc.begin) : j]
+			if want := tc.table(); got != want {
+				if *update {
+					if err := os.WriteFile(path, []byte(text[:i+len(tc.begin)]+want+text[j:]), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				t.Errorf("%s's unit table differs from results.%s; go test ./results -update rewrites it\n got:\n%s\nwant:\n%s", path, tc.name, got, want)
+			}
+		})
 	}
 }
 

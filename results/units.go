@@ -59,6 +59,28 @@ const (
 	UnitInstancesGiB         = "instances/GiB"
 )
 
+// Units only the host-boundary suite (package harness/boundary) writes; it also
+// writes ns/op, instrs/op, lost-bytes, host-bytes/instance and instances/GiB.
+const (
+	UnitCopiedBytes      = "copied-bytes"
+	UnitGuestCalls       = "guest-calls"
+	UnitStaleViews       = "stale-views"
+	UnitLostWriteBytes   = "lost-write-bytes"
+	UnitRefusedViews     = "refused-views"
+	UnitLeakedBytes      = "leaked-bytes"
+	UnitLiveBytesMax     = "live-bytes-max"
+	UnitFreeDelayGCMean  = "free-delay-gc-mean"
+	UnitFreeDelayGCMax   = "free-delay-gc-max"
+	UnitFreeDelayObjMean = "free-delay-obj-mean"
+	UnitFreeDelayObjMax  = "free-delay-obj-max"
+	UnitEndGCs           = "end-gcs"
+	UnitLiveBytes        = "live-bytes"
+	UnitPages            = "pages"
+	UnitProbeBytes       = "probe-bytes"
+	UnitHeldPages        = "held-pages"
+	UnitProbeGrownPages  = "probe-grown-pages"
+)
+
 const (
 	lower  = "lower"
 	higher = "higher"
@@ -99,10 +121,46 @@ var Units = []Unit{
 	{UnitInstancesGiB, false, higher, "instances that fit in 1 GiB of host memory"},
 }
 
-// Lookup returns the table's row for the unit name, as written or as benchfmt
-// tidies it (sec/op for ns/op), and false if the table has none.
+// BoundaryUnits is every unit of the host-boundary suite (package
+// harness/boundary), in the order README lists them. A unit both suites write
+// has the same Exact and Better in both tables and its own Desc in each.
+var BoundaryUnits = []Unit{
+	{UnitNsOp, false, lower, "`boundary-copy`: mean time of one op (the way's alloc, copies and free of one payload) on memory pre-grown to what the checked pass reached; `host-handles`: mean time per object, the forced collections excluded, on memory grown on demand"},
+	{UnitCopiedBytes, true, lower, "bytes copied between Go and guest memory per op"},
+	{UnitGuestCalls, true, lower, "wazero calls into the guest per op"},
+	{UnitInstrsOp, true, lower, "mean wasm instructions the guest executed per op of `boundary-copy`'s checked pass (set-up and warm-up included), counted by its metered module"},
+	{UnitStaleViews, true, lower, "`way=view-across-grow`: slices taken before a `memory.grow` that no longer alias guest memory after it"},
+	{UnitLostWriteBytes, true, lower, "bytes written through those slices that the guest never saw"},
+	{UnitRefusedViews, true, "", "stale `boundary.View`s refused by their guard: always equal to `stale-views`"},
+	{UnitLeakedBytes, true, lower, "`host-handles`: guest bytes never freed once every object is gone and collected"},
+	{UnitLiveBytesMax, false, lower, "the most guest bytes the objects held at once"},
+	{UnitFreeDelayGCMean, false, lower, "forced collections between an object becoming unreachable (or being closed) and its block being freed, on average"},
+	{UnitFreeDelayGCMax, false, lower, "the same, at most"},
+	{UnitFreeDelayObjMean, false, lower, "that delay counted in objects created, on average"},
+	{UnitFreeDelayObjMax, false, lower, "the same, at most"},
+	{UnitEndGCs, false, lower, "collections the end of the run needed to free every collectable block"},
+	{UnitLiveBytes, false, "", "`at=` lines, at 25%, 50%, 75% and 100% of the objects: the guest bytes live then"},
+	{UnitPages, false, lower, "the guest's memory then, in pages"},
+	{UnitProbeBytes, true, "", "`leak-check`: the workload's peak live set, which the probe allocates again once the workload has freed everything"},
+	{UnitLostBytes, true, lower, "the part of that set the guest could only place beyond the memory it held"},
+	{UnitHeldPages, true, lower, "that memory, in pages: the guest holds it for good, since wasm memory never shrinks"},
+	{UnitProbeGrownPages, true, lower, "the pages the probe grew"},
+	{UnitHostBytesInstance, false, lower, "`density` (Linux only): the rise of the process's resident memory with every instance alive, after a collection, per instance: the guest's memory, wazero's instance and the lab's driver and shims"},
+	{UnitInstancesGiB, false, higher, "instances that fit in 1 GiB of host memory at that cost"},
+}
+
+// Lookup returns the row for the unit name, as written or as benchfmt tidies it
+// (sec/op for ns/op), from Units or else BoundaryUnits, and false if neither has
+// one.
 func Lookup(name string) (Unit, bool) {
-	for _, u := range Units {
+	if u, ok := lookup(Units, name); ok {
+		return u, true
+	}
+	return lookup(BoundaryUnits, name)
+}
+
+func lookup(table []Unit, name string) (Unit, bool) {
+	for _, u := range table {
 		if prefix, ok := strings.CutSuffix(u.Name, "*"); ok {
 			if strings.HasPrefix(name, prefix) && name != prefix {
 				return u, true
@@ -168,7 +226,8 @@ func Metadata(name string) []*benchfmt.UnitMetadata {
 	return out
 }
 
-// Fixed returns the names of the table's units that are not families, in order.
+// Fixed returns the names of the suite's units (Units) that are not families, in
+// order.
 func Fixed() []string {
 	var out []string
 	for _, u := range Units {
@@ -179,11 +238,16 @@ func Fixed() []string {
 	return out
 }
 
-// MarkdownTable returns README's unit table.
-func MarkdownTable() string {
+// MarkdownTable returns README's unit table of the scenario suite.
+func MarkdownTable() string { return markdownTable(Units) }
+
+// BoundaryMarkdownTable returns README's unit table of the host-boundary suite.
+func BoundaryMarkdownTable() string { return markdownTable(BoundaryUnits) }
+
+func markdownTable(table []Unit) string {
 	var b strings.Builder
 	b.WriteString("| unit | what it is | exact? | better |\n|---|---|---|---|\n")
-	for _, u := range Units {
+	for _, u := range table {
 		name := strings.TrimSuffix(Tidy(u.Name), "*")
 		if strings.HasSuffix(u.Name, "*") {
 			name += "…"

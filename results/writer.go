@@ -91,8 +91,8 @@ func open(path string, flag int) (*Writer, error) {
 	return w, nil
 }
 
-// Declare writes the "Unit" line of each unit the table describes and this file
-// has not declared yet.
+// Declare writes the "Unit" line of each unit the tables (Units, BoundaryUnits)
+// describe and this file has not declared yet.
 func (w *Writer) Declare(units ...string) error {
 	var b bytes.Buffer
 	for _, u := range units {
@@ -145,20 +145,6 @@ func (w *Writer) err(err error) error {
 		return fmt.Errorf("-o %s: %w", w.path, err)
 	}
 	return err
-}
-
-// DeclareExact declares units outside the table exact, as the boundary suite's
-// are (package harness/boundary lists them).
-func (w *Writer) DeclareExact(units ...string) error {
-	var b bytes.Buffer
-	for _, u := range units {
-		if !w.declared[u] {
-			w.declared[u] = true
-			b.WriteString("Unit " + u + " assume=exact\n")
-		}
-	}
-	_, err := w.out.Write(b.Bytes())
-	return w.err(err)
 }
 
 // WriteAtomic replaces the file at path with data through a temporary file and a

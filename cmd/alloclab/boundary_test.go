@@ -6,13 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 
 	"golang.org/x/perf/benchfmt"
 
-	"github.com/alloclab/alloclab/harness/boundary"
 	"github.com/alloclab/alloclab/internal/labtest"
 )
 
@@ -58,6 +56,9 @@ func Test_boundary(t *testing.T) {
 		if m := units.Get(u, "assume"); m == nil || m.Value != "exact" {
 			t.Errorf("%s is not declared exact", u)
 		}
+		if m := units.Get(u, "better"); m == nil || m.Value != "lower" {
+			t.Errorf("%s is not declared better=lower", u)
+		}
 	}
 	for _, r := range results {
 		if strings.Contains(string(r.Name), "scenario=density/") {
@@ -85,7 +86,7 @@ func Test_boundary(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s has no %s", name, unit)
 		}
-		if w, _ := rs[1].Value(unit); slices.Contains(boundary.ExactUnits, unit) && w != v {
+		if w, _ := rs[1].Value(unit); units.Get(unit, "assume") != nil && w != v {
 			t.Errorf("%s: %s is %v then %v", name, unit, v, w)
 		}
 		return v

@@ -92,7 +92,8 @@
 // capacity-from-max, mmap), and reports the process's resident memory per
 // instance (host-bytes/instance) and instances/GiB; Linux only. The flags are
 // run's; -scenario matches boundary-copy, host-handles, leak-check and density.
-// The floor runs boundary-copy's timed lines and density only.
+// The floor runs boundary-copy's timed lines and density only. README.md's table
+// under "The host boundary" describes every boundary unit.
 //
 //	alloclab boundary -count 10 > boundary.txt
 //	benchstat -col /guest boundary.txt

@@ -68,8 +68,9 @@
 //     shims) and instances/GiB. Iterations are the instances made, fewer than
 //     the budget's when its memory or time ran out. Linux only.
 //
-// ExactUnits are deterministic: every run of a guest gives the same. The others
-// are times, or depend on when the Go collector runs the cleanups.
+// The units are package results' (results.BoundaryUnits says which are exact:
+// deterministic, the same in every run of a guest; the others are times, or
+// depend on when the Go collector runs the cleanups).
 package boundary
 
 import (
@@ -101,40 +102,6 @@ const (
 
 // Scenarios lists them in the order they run.
 var Scenarios = []string{ScenarioCopy, ScenarioHandles, ScenarioLeak, ScenarioDensity}
-
-// Units of the metrics, as they appear in benchfmt.
-const (
-	UnitCopiedBytes      = "copied-bytes"
-	UnitGuestCalls       = "guest-calls"
-	UnitStaleViews       = "stale-views"
-	UnitLostWriteBytes   = "lost-write-bytes"
-	UnitRefusedViews     = "refused-views"
-	UnitLeakedBytes      = "leaked-bytes"
-	UnitLiveBytesMax     = "live-bytes-max"
-	UnitFreeDelayGCMean  = "free-delay-gc-mean"
-	UnitFreeDelayGCMax   = "free-delay-gc-max"
-	UnitFreeDelayObjMean = "free-delay-obj-mean"
-	UnitFreeDelayObjMax  = "free-delay-obj-max"
-	UnitEndGCs           = "end-gcs"
-	UnitLiveBytes        = "live-bytes"
-	UnitPages            = "pages"
-	UnitProbeBytes       = "probe-bytes"
-	UnitLostBytes        = "lost-bytes"
-	UnitHeldPages        = "held-pages"
-	UnitProbeGrownPages  = "probe-grown-pages"
-	// UnitInstrs is the guest's wasm instructions per op of boundary-copy's
-	// checked pass (set-up and warm-up included), counted by its metered module.
-	UnitInstrs = "instrs/op"
-	// Issue 17: what a guest costs its host.
-	UnitHostBytesPerInstance = "host-bytes/instance"
-	UnitInstancesPerGiB      = "instances/GiB"
-)
-
-// ExactUnits lists the deterministic units, to be declared assume=exact.
-var ExactUnits = []string{
-	UnitCopiedBytes, UnitGuestCalls, UnitStaleViews, UnitLostWriteBytes, UnitRefusedViews,
-	UnitLeakedBytes, UnitProbeBytes, UnitLostBytes, UnitHeldPages, UnitProbeGrownPages, UnitInstrs,
-}
 
 // Part is one key=value part of a benchmark name.
 type Part struct{ Key, Value string }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alloclab/alloclab/harness"
 	"github.com/alloclab/alloclab/harness/internal/hostmem"
+	"github.com/alloclab/alloclab/results"
 )
 
 // DensityPolicies are the host memory policies density runs under.
@@ -182,9 +183,9 @@ func (r *Runner) runDensity(ctx context.Context, g *harness.Guest, unchecked boo
 			return fault(g, label(ScenarioDensity, parts), err)
 		}
 		res := &Result{Scenario: ScenarioDensity, Parts: parts, Guest: g.Name, Iters: run.Instances, Note: run.Stopped}
-		res.add(math.Round(run.PerInstance()), UnitHostBytesPerInstance)
+		res.add(math.Round(run.PerInstance()), results.UnitHostBytesInstance)
 		if run.HostBytes > 0 {
-			res.add(harness.Round(float64(1<<30)/run.PerInstance(), 4), UnitInstancesPerGiB)
+			res.add(harness.Round(float64(1<<30)/run.PerInstance(), 4), results.UnitInstancesGiB)
 		}
 		if err := emit(res); err != nil {
 			return err

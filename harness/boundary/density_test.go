@@ -10,6 +10,7 @@ import (
 
 	"github.com/alloclab/alloclab/harness"
 	"github.com/alloclab/alloclab/internal/labtest"
+	"github.com/alloclab/alloclab/results"
 )
 
 // TestDensity runs the density lines of bump, short (16 instances), and checks
@@ -45,11 +46,11 @@ func TestDensity(t *testing.T) {
 		if res.Iters != DensityBudgetFor(true).Instances {
 			t.Errorf("%s: %d instances, want %d (%s)", want, res.Iters, DensityBudgetFor(true).Instances, res.Note)
 		}
-		per, ok := res.Value(UnitHostBytesPerInstance)
+		per, ok := res.Value(results.UnitHostBytesInstance)
 		if !ok || per < float64(written)/2 {
 			t.Errorf("%s: %v host-bytes/instance (reported: %v), want at least half the %d bytes written", want, per, ok, written)
 		}
-		if n, ok := res.Value(UnitInstancesPerGiB); !ok || math.Abs(n-float64(1<<30)/per) > n/1000 {
+		if n, ok := res.Value(results.UnitInstancesGiB); !ok || math.Abs(n-float64(1<<30)/per) > n/1000 {
 			t.Errorf("%s: %v instances/GiB, want 1 GiB over %v", want, n, per)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/results"
 )
 
 // pageSize is the size of a wasm page.
@@ -192,11 +193,11 @@ func (r *Runner) runCopy(ctx context.Context, g *harness.Guest, unchecked bool, 
 				return err
 			}
 			res := &Result{Scenario: ScenarioCopy, Parts: parts, Guest: g.Name, Iters: run.Ops}
-			res.add(harness.Round(float64(run.Elapsed.Nanoseconds())/float64(run.Ops), 5), "ns/op")
-			res.add(float64(run.Copied/uint64(run.Ops)), UnitCopiedBytes)
-			res.add(float64(run.Calls/run.Ops), UnitGuestCalls)
+			res.add(harness.Round(float64(run.Elapsed.Nanoseconds())/float64(run.Ops), 5), results.UnitNsOp)
+			res.add(float64(run.Copied/uint64(run.Ops)), results.UnitCopiedBytes)
+			res.add(float64(run.Calls/run.Ops), results.UnitGuestCalls)
 			if n, ok := r.copyInstrs[k]; ok {
-				res.add(harness.Round(n, 7), UnitInstrs)
+				res.add(harness.Round(n, 7), results.UnitInstrsOp)
 			}
 			if err := emit(res); err != nil {
 				return err
@@ -225,9 +226,9 @@ func (r *Runner) runStaleViews(ctx context.Context, g *harness.Guest, emit func(
 				return err
 			}
 			res := &Result{Scenario: ScenarioCopy, Parts: parts, Guest: g.Name, Iters: run.Trials}
-			res.add(float64(run.Stale), UnitStaleViews)
-			res.add(float64(run.LostWriteBytes), UnitLostWriteBytes)
-			res.add(float64(run.Refused), UnitRefusedViews)
+			res.add(float64(run.Stale), results.UnitStaleViews)
+			res.add(float64(run.LostWriteBytes), results.UnitLostWriteBytes)
+			res.add(float64(run.Refused), results.UnitRefusedViews)
 			out = append(out, res)
 		}
 		r.exact[k] = out
@@ -274,24 +275,24 @@ func (r *Runner) runHandles(ctx context.Context, g *harness.Guest, emit func(*Re
 			return fault(g, lbl, fmt.Errorf("leaked %d bytes in a timed run but %d in the checked run", run.LeakedBytes, exact.LeakedBytes))
 		}
 		res := &Result{Scenario: ScenarioHandles, Parts: parts, Guest: g.Name, Iters: run.Objects}
-		res.add(harness.Round(float64(run.Elapsed.Nanoseconds())/float64(run.Objects), 5), "ns/op")
-		res.add(float64(run.LeakedBytes), UnitLeakedBytes)
-		res.add(float64(run.LiveBytesMax), UnitLiveBytesMax)
+		res.add(harness.Round(float64(run.Elapsed.Nanoseconds())/float64(run.Objects), 5), results.UnitNsOp)
+		res.add(float64(run.LeakedBytes), results.UnitLeakedBytes)
+		res.add(float64(run.LiveBytesMax), results.UnitLiveBytesMax)
 		if run.FreeDelayGC.N > 0 {
-			res.add(harness.Round(run.FreeDelayGC.Mean(), 4), UnitFreeDelayGCMean)
-			res.add(float64(run.FreeDelayGC.Max), UnitFreeDelayGCMax)
-			res.add(harness.Round(run.FreeDelayObj.Mean(), 4), UnitFreeDelayObjMean)
-			res.add(float64(run.FreeDelayObj.Max), UnitFreeDelayObjMax)
+			res.add(harness.Round(run.FreeDelayGC.Mean(), 4), results.UnitFreeDelayGCMean)
+			res.add(float64(run.FreeDelayGC.Max), results.UnitFreeDelayGCMax)
+			res.add(harness.Round(run.FreeDelayObj.Mean(), 4), results.UnitFreeDelayObjMean)
+			res.add(float64(run.FreeDelayObj.Max), results.UnitFreeDelayObjMax)
 		}
-		res.add(float64(run.EndGCs), UnitEndGCs)
+		res.add(float64(run.EndGCs), results.UnitEndGCs)
 		if err := emit(res); err != nil {
 			return err
 		}
 		for _, s := range run.Samples {
 			res := &Result{Scenario: ScenarioHandles, Guest: g.Name, Iters: s.Objects,
 				Parts: []Part{{"way", string(way)}, {"at", strconv.Itoa(s.Percent) + "%"}}}
-			res.add(float64(s.LiveBytes), UnitLiveBytes)
-			res.add(float64(s.Pages), UnitPages)
+			res.add(float64(s.LiveBytes), results.UnitLiveBytes)
+			res.add(float64(s.Pages), results.UnitPages)
 			if err := emit(res); err != nil {
 				return err
 			}
@@ -332,10 +333,10 @@ func (r *Runner) runLeak(ctx context.Context, g *harness.Guest, emit func(*Resul
 
 func leakResult(guest string, parts []Part, l *Leak) *Result {
 	res := &Result{Scenario: ScenarioLeak, Parts: parts, Guest: guest, Iters: l.ProbeBlocks}
-	res.add(float64(l.ProbeBytes), UnitProbeBytes)
-	res.add(float64(l.LostBytes), UnitLostBytes)
-	res.add(float64(l.HeldPages), UnitHeldPages)
-	res.add(float64(l.ProbeGrownPages), UnitProbeGrownPages)
+	res.add(float64(l.ProbeBytes), results.UnitProbeBytes)
+	res.add(float64(l.LostBytes), results.UnitLostBytes)
+	res.add(float64(l.HeldPages), results.UnitHeldPages)
+	res.add(float64(l.ProbeGrownPages), results.UnitProbeGrownPages)
 	return res
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/alloclab/alloclab/guests"
 	"github.com/alloclab/alloclab/harness"
 	"github.com/alloclab/alloclab/internal/labtest"
+	"github.com/alloclab/alloclab/results"
 )
 
 // TestEveryGuestRunsTheScenarios runs the three scenarios, short, twice against
@@ -74,13 +75,13 @@ func TestEveryGuestRunsTheScenarios(t *testing.T) {
 					case WayPooled:
 						calls = 0
 					}
-					if v := value(name, UnitCopiedBytes); v != copied {
+					if v := value(name, results.UnitCopiedBytes); v != copied {
 						t.Errorf("%s: %v copied bytes, want %v", name, v, copied)
 					}
-					if v := value(name, UnitGuestCalls); v != calls {
+					if v := value(name, results.UnitGuestCalls); v != calls {
 						t.Errorf("%s: %v guest calls, want %v", name, v, calls)
 					}
-					if v := value(name, "ns/op"); v <= 0 {
+					if v := value(name, results.UnitNsOp); v <= 0 {
 						t.Errorf("%s: %v ns/op", name, v)
 					}
 				}
@@ -94,26 +95,26 @@ func TestEveryGuestRunsTheScenarios(t *testing.T) {
 				if p == harness.PolicyDefault {
 					stale, lost = float64(len(Sizes)), float64(sizes)
 				}
-				if value(name, UnitStaleViews) != stale || value(name, UnitRefusedViews) != stale || value(name, UnitLostWriteBytes) != lost {
+				if value(name, results.UnitStaleViews) != stale || value(name, results.UnitRefusedViews) != stale || value(name, results.UnitLostWriteBytes) != lost {
 					t.Errorf("%s: %v", name, lines["Boundary/scenario="+name+"/guest="+bg.Name].Values)
 				}
 			}
 			for _, way := range HandleWays {
 				name := "host-handles/way=" + string(way)
-				leaked := value(name, UnitLeakedBytes)
+				leaked := value(name, results.UnitLeakedBytes)
 				if (way == WayNever) != (leaked > 0) {
 					t.Errorf("%s: leaked %v bytes", name, leaked)
 				}
-				if way == WayNever && leaked != value(name+"/at=100%", UnitLiveBytes) {
-					t.Errorf("%s: leaked %v bytes but %v were live at the end", name, leaked, value(name+"/at=100%", UnitLiveBytes))
+				if way == WayNever && leaked != value(name+"/at=100%", results.UnitLiveBytes) {
+					t.Errorf("%s: leaked %v bytes but %v were live at the end", name, leaked, value(name+"/at=100%", results.UnitLiveBytes))
 				}
 			}
-			probe := value("leak-check/after=boundary-copy", UnitProbeBytes)
+			probe := value("leak-check/after=boundary-copy", results.UnitProbeBytes)
 			if probe != float64(Sizes[len(Sizes)-1]) {
 				t.Errorf("leak-check after boundary-copy probed %v bytes, want the largest payload", probe)
 			}
 			for _, after := range []string{"boundary-copy", "host-handles"} {
-				lost := value("leak-check/after="+after, UnitLostBytes)
+				lost := value("leak-check/after="+after, results.UnitLostBytes)
 				switch bg.Name {
 				case "pool", "freelist":
 					if lost != 0 {
@@ -125,17 +126,23 @@ func TestEveryGuestRunsTheScenarios(t *testing.T) {
 					}
 				}
 			}
-			// Exact metrics are the same in every count.
+			// Every unit is in results' boundary table, and the exact ones are
+			// the same in every count.
 			for name, res := range lines {
 				other := counts[1][name]
 				if other == nil {
 					t.Errorf("%s missing from the second count", name)
 					continue
 				}
-				for _, unit := range ExactUnits {
-					a, ok := res.Value(unit)
-					if b, _ := other.Value(unit); ok && a != b {
-						t.Errorf("%s: %s is %v then %v", name, unit, a, b)
+				for _, v := range res.Values {
+					if !slices.ContainsFunc(results.BoundaryUnits, func(u results.Unit) bool { return u.Name == v.Unit }) {
+						t.Errorf("%s: unit %s is not in results.BoundaryUnits", name, v.Unit)
+					}
+					if u, _ := results.Lookup(v.Unit); !u.Exact {
+						continue
+					}
+					if b, _ := other.Value(v.Unit); v.Value != b {
+						t.Errorf("%s: %s is %v then %v", name, v.Unit, v.Value, b)
 					}
 				}
 			}
