@@ -499,7 +499,7 @@ func measureExact(ctx context.Context, lab *harness.Lab, b *Bench, o Options) (*
 const DefaultBenchTime = 100 * time.Millisecond
 
 // Estimate guesses the run's wall time before it starts, from rough costs on a
-// 2-core machine: each uncached exact pass a second over the workers, each timed
+// 2-core machine: each uncached exact pass exactCost over the workers, each timed
 // count BenchTime plus the instances and the latency pass around it. The
 // progress line refines it from the passes so far.
 func (r *Runner) Estimate() time.Duration {
@@ -521,8 +521,12 @@ func (r *Runner) Estimate() time.Duration {
 	return d
 }
 
-// Rough costs for Estimate, measured on the lab's 2-core machine.
+// Rough costs for Estimate, measured on the lab's 2-core machine over the full
+// run of 2 December 2026 (672 benchmarks, count 10): its 563 exact passes took
+// 12 minutes on 2 workers, and a timed count 0.87 s on average with the default
+// -benchtime (0.5 s on churn, 5 s on realloc-growth, where the latency pass
+// grows a non-reusing guest's memory page by page under the default policy).
 const (
-	countOverhead = 60 * time.Millisecond
-	exactCost     = time.Second
+	countOverhead = 770 * time.Millisecond
+	exactCost     = 2600 * time.Millisecond
 )
