@@ -90,7 +90,7 @@ func TestExactMetrics(t *testing.T) {
 	// 100 blocks of 1000 B end at 64 + 100000 = 100064: two pages, one grow.
 	// Under a one-page limit, block 65 would end at 66064 > 65536: the OOM point.
 	want := Exact{
-		Ops: 200, GrowCalls: 1, PagesGrown: 1, PeakPages: 2,
+		Ops: 200, GrowCalls: 1, PagesGrown: 1, InitialPages: 1, PeakPages: 2,
 		PeakLiveBytes: 100000, PeakHeapBytes: 100064,
 		OOM: &OOMPoint{Op: 65, LiveBytes: 65000}, OOMLimitPages: 1, WasmBytes: g.Size(),
 		// The leak check allocates the 100 blocks again: bump places 31 of them in

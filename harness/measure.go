@@ -23,6 +23,7 @@ type Exact struct {
 	Ops           int    // ops in the trace as the guest ran it (resets lowered for guests without reset)
 	GrowCalls     int    // successful memory.grow calls
 	PagesGrown    uint32 // pages added by memory.grow
+	InitialPages  uint32 // memory at the start: the guest's own, or Config.InitialPages
 	PeakPages     uint32 // memory at the end, which is its peak: wasm memory never shrinks
 	PeakLiveBytes uint64 // most bytes live at once
 	PeakHeapBytes uint64 // highest end address of any block: the heap's high-water mark
@@ -91,6 +92,7 @@ func (l *Lab) MeasureExact(ctx context.Context, g *Guest, scenario string, t *tr
 		Ops:           p.Ops,
 		GrowCalls:     p.Grows.Grows,
 		PagesGrown:    p.Pages - p.InitialPages,
+		InitialPages:  p.InitialPages,
 		PeakPages:     p.Pages,
 		PeakLiveBytes: p.PeakLiveBytes,
 		PeakHeapBytes: p.HeapEnd,

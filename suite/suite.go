@@ -373,32 +373,43 @@ func (r *Runner) timed(ctx context.Context, lab *harness.Lab, b *Bench) (*harnes
 	}
 	label := b.Name().Label()
 	e := r.exact[keyOf(b)]
-	// The throughput pass starts with the memory the checked pass ended with, so it
-	// times the allocator's own work, unless the variant times growth.
-	timed := cfg
-	timed.MeasureCall = b.Mode == harness.Host
-	if e != nil && (b.Variant.Prealloc || !b.Variant.GrowInTimedRuns) {
-		timed.InitialPages = e.PeakPages
-	}
+	timed, lat := timedConfigs(b, cfg, e)
 	p, err := window(ctx, lab, b.Guest, label, t, timed, r.o.BenchTime)
 	if err != nil {
 		return nil, err
 	}
 	res := &harness.Result{Scenario: b.Scenario.Name, Variant: b.Variant.Name, Guest: b.Guest.Name, Mode: b.Mode,
 		Timed: p, Exact: e, MarkUnit: b.Scenario.MarkUnit, Host: cfg.MeasureHost}
-	// The latency pass grows memory on demand (unless the variant pre-allocates), so
-	// memory.grow shows in the tail and in the time spent growing.
 	if r.o.Latency {
-		lat := cfg
-		lat.MeasureHost, lat.Latency = false, true
-		if e != nil && b.Variant.Prealloc {
-			lat.InitialPages = e.PeakPages
-		}
 		if res.Latency, err = lab.Run(ctx, b.Guest, label, t, lat); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
+}
+
+// timedConfigs returns the configurations of a count's throughput window and
+// latency pass, given the benchmark's exact passes e (nil if it has none).
+//
+// The window starts with the memory the checked pass ended with, so it times the
+// allocator's own work, unless the variant times growth. The latency pass grows
+// memory on demand, so memory.grow shows in the tail and in the time spent
+// growing. A pre-allocating variant starts both with the memory the checked pass
+// started with: a guest that takes memory only through memory.grow (mimalloc,
+// Rust's std) grows past it anyway, as it did in the checked pass, and started
+// from that pass's end it would grow as much again, past the variant's limit.
+func timedConfigs(b *Bench, cfg harness.Config, e *harness.Exact) (timed, lat harness.Config) {
+	timed, lat = cfg, cfg
+	timed.MeasureCall = b.Mode == harness.Host
+	lat.MeasureHost, lat.Latency = false, true
+	switch {
+	case e == nil:
+	case b.Variant.Prealloc:
+		timed.InitialPages, lat.InitialPages = e.InitialPages, e.InitialPages
+	case !b.Variant.GrowInTimedRuns:
+		timed.InitialPages = e.PeakPages
+	}
+	return timed, lat
 }
 
 // window replays t on fresh instances until d of replaying has passed (at least

@@ -160,3 +160,39 @@ func TestWindow(t *testing.T) {
 		t.Errorf("window: %d ops in %v, want whole replays of %d ops over at least 30ms", p.Ops, p.Elapsed, len(tr.Ops))
 	}
 }
+
+// TestTimedConfigs checks where each count's passes start: the window at the
+// checked pass's end, the latency pass at the guest's own memory, and both at
+// the checked pass's start when the variant pre-allocates, so a guest that grows
+// past memory it finds (mimalloc) does not grow twice over.
+func TestTimedConfigs(t *testing.T) {
+	e := &harness.Exact{InitialPages: 3008, PeakPages: 5952}
+	host := &Bench{Mode: harness.Host}
+	for _, tc := range []struct {
+		name        string
+		b           *Bench
+		e           *harness.Exact
+		timed, lat  uint32 // InitialPages
+		measureCall bool
+	}{
+		{"plain", &Bench{Mode: harness.Replay}, e, 5952, 0, false},
+		{"host", host, e, 5952, 0, true},
+		{"prealloc", &Bench{Variant: scenarios.Variant{Prealloc: true}}, e, 3008, 3008, false},
+		{"grow", &Bench{Variant: scenarios.Variant{GrowInTimedRuns: true}}, e, 0, 0, false},
+		{"no exact passes", &Bench{Variant: scenarios.Variant{Prealloc: true}}, nil, 0, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := harness.Config{MeasureHost: true, MemoryLimitPages: 8192}
+			timed, lat := timedConfigs(tc.b, cfg, tc.e)
+			if timed.InitialPages != tc.timed || lat.InitialPages != tc.lat {
+				t.Errorf("initial pages: window %d, latency %d; want %d, %d", timed.InitialPages, lat.InitialPages, tc.timed, tc.lat)
+			}
+			if timed.MeasureCall != tc.measureCall || !timed.MeasureHost || lat.MeasureHost || !lat.Latency || timed.Latency {
+				t.Errorf("window %+v, latency %+v", timed, lat)
+			}
+			if timed.MemoryLimitPages != 8192 || lat.MemoryLimitPages != 8192 {
+				t.Errorf("limits %d, %d: want the variant's 8192", timed.MemoryLimitPages, lat.MemoryLimitPages)
+			}
+		})
+	}
+}
