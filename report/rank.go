@@ -34,9 +34,9 @@ var (
 	mWorst = metric{ID: "worst", Head: "worst op", Title: "geometric mean over the scenarios of max-instrs, the most instructions one op took, over the base's (exact)", Lower: true, Format: ratioText}
 	mHeap  = metric{ID: "heap", Head: "heap/live", Title: "geometric mean over the scenarios of peak heap bytes over peak live bytes: 1 is perfect", Lower: true,
 		Format: func(v float64) string { return fmt.Sprintf("%.3g", v) }}
-	mTouched = metric{ID: "touched", Head: "touched/live", Title: "geometric mean over the scenarios of the host memory the guest touched over peak live bytes", Lower: true,
+	mTouched = metric{ID: "touched", Head: "touched/live", Title: "mean over the scenarios of the host memory the guest touched over peak live bytes (0 for a guest that writes nothing of its own)", Lower: true,
 		Format: func(v float64) string { return fmt.Sprintf("%.3g", v) }}
-	mTouchedBytes = metric{ID: "touched", Head: "touched bytes", Title: "geometric mean over the scenarios of the host memory the guest touched", Lower: true,
+	mTouchedBytes = metric{ID: "touched", Head: "touched bytes", Title: "mean over the scenarios of the host memory the guest touched", Lower: true,
 		Format: func(v float64) string { return byteSize(uint64(v)) }}
 	mOOM = metric{ID: "oom", Head: "used at OOM", Title: "mean over the benchmarks of oom-live/limit: how much of the memory limit was live when the first alloc failed", Lower: false,
 		Format: func(v float64) string { return fmt.Sprintf("%.0f%%", v*100) }}
@@ -305,7 +305,10 @@ func rank(r *Run, why string) (*Ranking, error) {
 			}
 		}
 	}
-	absolute := func(m metric, unit string) bool {
+	// absolute combines a guest's own values, variants then scenarios, with mean:
+	// geoMean for heap/live, which is at least 1; the arithmetic mean for the
+	// touched measures, where 0 (bump writes nothing of its own) is a value.
+	absolute := func(m metric, unit string, mean func([]float64) (float64, bool)) bool {
 		sv := vals[unit]
 		if sv == nil {
 			return false
@@ -320,11 +323,11 @@ func rank(r *Run, why string) (*Ranking, error) {
 						xs = append(xs, x)
 					}
 				}
-				if gm, ok := geoMean(xs); ok {
+				if gm, ok := mean(xs); ok {
 					perScenario = append(perScenario, gm)
 				}
 			}
-			if gm, ok := geoMean(perScenario); ok {
+			if gm, ok := mean(perScenario); ok {
 				rows[g].Values[m.ID] = gm
 				rows[g].Cover[m.ID] = len(perScenario)
 			}
@@ -334,9 +337,9 @@ func rank(r *Run, why string) (*Ranking, error) {
 	ratio(mTime, "sec/op")
 	ratio(mInstr, "instrs/op")
 	ratio(mWorst, "max-instrs")
-	absolute(mHeap, "heap/live")
-	if !absolute(mTouched, "touched/live") {
-		absolute(mTouchedBytes, "touched-bytes")
+	absolute(mHeap, "heap/live", geoMean)
+	if !absolute(mTouched, "touched/live", mean) {
+		absolute(mTouchedBytes, "touched-bytes", mean)
 	}
 	rk.oom(vals["oom-live/limit"], guests, rows)
 	rk.size(r, vals["wasm-bytes"], guests, rows)

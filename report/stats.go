@@ -217,6 +217,18 @@ func (t *StatTable) GeoMean(col benchproc.Key) (center float64, centerOK bool, r
 	return
 }
 
+// mean returns the arithmetic mean of xs, and false if xs is empty.
+func mean(xs []float64) (float64, bool) {
+	if len(xs) == 0 {
+		return 0, false
+	}
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs)), true
+}
+
 func geoMean(xs []float64) (float64, bool) {
 	if len(xs) == 0 {
 		return 0, false
