@@ -34,9 +34,9 @@ var (
 	mWorst = metric{ID: "worst", Head: "worst op", Title: "geometric mean over the scenarios of max-instrs, the most instructions one op took, over the base's (exact)", Lower: true, Format: ratioText}
 	mHeap  = metric{ID: "heap", Head: "heap/live", Title: "geometric mean over the scenarios of peak heap bytes over peak live bytes: 1 is perfect", Lower: true,
 		Format: func(v float64) string { return fmt.Sprintf("%.3g", v) }}
-	mTouched = metric{ID: "touched", Head: "touched/live", Title: "mean over the scenarios of the host memory the guest touched over peak live bytes (0 for a guest that writes nothing of its own)", Lower: true,
+	mTouched = metric{ID: "touched", Head: "touched/live", Title: "median over the scenarios of the host memory the guest touched over peak live bytes (0 for a guest that writes nothing of its own)", Lower: true,
 		Format: func(v float64) string { return fmt.Sprintf("%.3g", v) }}
-	mTouchedBytes = metric{ID: "touched", Head: "touched bytes", Title: "mean over the scenarios of the host memory the guest touched", Lower: true,
+	mTouchedBytes = metric{ID: "touched", Head: "touched bytes", Title: "median over the scenarios of the host memory the guest touched", Lower: true,
 		Format: func(v float64) string { return byteSize(uint64(v)) }}
 	mOOM = metric{ID: "oom", Head: "used at OOM", Title: "mean over the benchmarks of oom-live/limit: how much of the memory limit was live when the first alloc failed", Lower: false,
 		Format: func(v float64) string { return fmt.Sprintf("%.0f%%", v*100) }}
@@ -306,8 +306,9 @@ func rank(r *Run, why string) (*Ranking, error) {
 		}
 	}
 	// absolute combines a guest's own values, variants then scenarios, with mean:
-	// geoMean for heap/live, which is at least 1; the arithmetic mean for the
-	// touched measures, where 0 (bump writes nothing of its own) is a value.
+	// geoMean for heap/live, which is at least 1; the median for the touched
+	// measures, where 0 (bump writes nothing of its own) is a value and one
+	// scenario can be a thousand times another (bump's copies on realloc-growth).
 	absolute := func(m metric, unit string, mean func([]float64) (float64, bool)) bool {
 		sv := vals[unit]
 		if sv == nil {
@@ -338,8 +339,8 @@ func rank(r *Run, why string) (*Ranking, error) {
 	ratio(mInstr, "instrs/op")
 	ratio(mWorst, "max-instrs")
 	absolute(mHeap, "heap/live", geoMean)
-	if !absolute(mTouched, "touched/live", mean) {
-		absolute(mTouchedBytes, "touched-bytes", mean)
+	if !absolute(mTouched, "touched/live", median) {
+		absolute(mTouchedBytes, "touched-bytes", median)
 	}
 	rk.oom(vals["oom-live/limit"], guests, rows)
 	rk.size(r, vals["wasm-bytes"], guests, rows)

@@ -201,3 +201,22 @@ func TestComparePage(t *testing.T) {
 		t.Error("comparing one run: no error")
 	}
 }
+
+func TestMeans(t *testing.T) {
+	for _, tc := range []struct {
+		xs          []float64
+		med, geo    float64
+		medOK, geOK bool
+	}{
+		{nil, 0, 0, false, false},
+		{[]float64{0, 0, 0, 5, 900}, 0, 0, true, false}, // bump's touched/live: zeros and one copy-heavy scenario
+		{[]float64{1, 4}, 2.5, 2, true, true},
+		{[]float64{2, 8, 4}, 4, 4, true, true},
+	} {
+		med, ok1 := median(tc.xs)
+		geo, ok2 := geoMean(tc.xs)
+		if ok1 != tc.medOK || med != tc.med || ok2 != tc.geOK || math.Abs(geo-tc.geo) > 1e-12 {
+			t.Errorf("%v: median %v %v, geoMean %v %v; want %v %v, %v %v", tc.xs, med, ok1, geo, ok2, tc.med, tc.medOK, tc.geo, tc.geOK)
+		}
+	}
+}

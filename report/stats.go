@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
@@ -217,16 +218,17 @@ func (t *StatTable) GeoMean(col benchproc.Key) (center float64, centerOK bool, r
 	return
 }
 
-// mean returns the arithmetic mean of xs, and false if xs is empty.
-func mean(xs []float64) (float64, bool) {
+// median returns the median of xs, and false if xs is empty.
+func median(xs []float64) (float64, bool) {
 	if len(xs) == 0 {
 		return 0, false
 	}
-	var sum float64
-	for _, x := range xs {
-		sum += x
+	s := slices.Sorted(slices.Values(xs))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2], true
 	}
-	return sum / float64(len(xs)), true
+	return (s[n/2-1] + s[n/2]) / 2, true
 }
 
 func geoMean(xs []float64) (float64, bool) {
