@@ -2,8 +2,10 @@ package results
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -265,5 +267,28 @@ func TestMeasureNoise(t *testing.T) {
 	}
 	if _, err := MeasureNoise(strings.NewReader("BenchmarkX 1 3 ns/op\n"), "x", "sec/op"); err == nil {
 		t.Error("one count: no error")
+	}
+}
+
+// TestWriterNoHeap checks a run without heap records leaves no sidecar, and a
+// new run at the same path removes the old one's.
+func TestWriterNoHeap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run.txt")
+	if err := os.WriteFile(HeapPath(path), []byte("{\"name\":\"old\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &benchfmt.Result{Name: benchfmt.Name("Boundary/scenario=leak-check/guest=bump"), Iters: 1, Values: []benchfmt.Value{{Value: 3, Unit: "lost-bytes"}}}
+	if err := w.Write(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(HeapPath(path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("sidecar of a run without heap records: %v, want none", err)
 	}
 }

@@ -15,13 +15,14 @@ import (
 
 // Writer appends records to a results file, each in one write, so the file holds
 // every record that finished whenever the run stops, with at most a torn last line
-// that Resume cuts. With a path it also appends heap records to the sidecar.
+// that Resume cuts. With a path it also appends heap records to the sidecar,
+// created at the first one.
 type Writer struct {
 	out      io.Writer
 	bw       *benchfmt.Writer
-	heap     *os.File // the sidecar, nil without a path
+	heap     *os.File // the sidecar, opened at the first heap record
 	files    []*os.File
-	path     string
+	path     string // the results file, "" without one
 	declared map[string]bool
 }
 
@@ -30,8 +31,13 @@ func NewWriter(w io.Writer) *Writer {
 	return &Writer{out: w, bw: benchfmt.NewWriter(w), declared: map[string]bool{}}
 }
 
-// Create creates (or truncates) the results file at path and its sidecar.
+// Create creates (or truncates) the results file at path, and removes an old
+// sidecar: a new one is written at the first heap record, so a run without heap
+// data (the boundary suite) leaves none.
 func Create(path string) (*Writer, error) {
+	if err := os.Remove(HeapPath(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("-o %s: %w", path, err)
+	}
 	return open(path, os.O_TRUNC)
 }
 
@@ -81,13 +87,8 @@ func open(path string, flag int) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := os.OpenFile(HeapPath(path), os.O_WRONLY|os.O_CREATE|flag, 0o644)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
 	w := NewWriter(f)
-	w.heap, w.path, w.files = h, path, []*os.File{f, h}
+	w.path, w.files = path, []*os.File{f}
 	return w, nil
 }
 
@@ -120,8 +121,15 @@ func (w *Writer) Write(r *benchfmt.Result) error {
 
 // Heap appends a benchmark's heap record to the sidecar; without one it does nothing.
 func (w *Writer) Heap(name string, rec *HeapRecord) error {
-	if w.heap == nil || rec == nil {
+	if w.path == "" || rec == nil {
 		return nil
+	}
+	if w.heap == nil {
+		h, err := os.OpenFile(HeapPath(w.path), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return w.err(err)
+		}
+		w.heap, w.files = h, append(w.files, h)
 	}
 	b, err := json.Marshal(heapLine{Name: name, HeapRecord: rec})
 	if err != nil {
