@@ -98,7 +98,7 @@ func TestTraceRecordWasmErrors(t *testing.T) {
 		{[]string{"record-wasm", "-o", out}, "want one module"},
 		{[]string{"record-wasm", "-o", out, filepath.Join(dir, "missing.wasm")}, "no such file"},
 		{[]string{"record-wasm", "-o", out, edgeWasm, "-invoke", "takes"}, "trace record-wasm: -invoke takes: the function takes 1 parameters; want none"},
-		{[]string{"record-wasm", "-o", out, edgeWasm, "-invoke", "spin", "-timeout", "10ms"}, "spin did not finish within 10ms"},
+		{[]string{"record-wasm", "-o", out, edgeWasm, "-invoke", "spin", "-timeout", "1s"}, "spin did not finish within 1s"},
 	} {
 		_, _, err := runTrace(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

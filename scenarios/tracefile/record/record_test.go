@@ -202,7 +202,7 @@ func TestWasmEdges(t *testing.T) {
 		{invoke: "alloc2", ops: 2}, // after _initialize, or it traps
 		{invoke: "exit3", ops: 1, warning: "exit3 exited with status 3; the trace covers the run as far as it went"},
 		{invoke: "trap", err: "testdata/edge.wasm: trap: wasm error: unreachable"},
-		{invoke: "spin", timeout: 50 * time.Millisecond, err: "testdata/edge.wasm: spin did not finish within 50ms"},
+		{invoke: "spin", timeout: time.Second, err: "testdata/edge.wasm: spin did not finish within 1s"},
 		{invoke: "takes", params: 1, err: "testdata/edge.wasm: takes takes 1 parameters; want none"},
 		{invoke: "nope", params: -1, err: `testdata/edge.wasm exports no function "nope" to invoke`},
 	} {
