@@ -9,11 +9,12 @@
 // configuration and the lab's build, so a re-run skips them. Then the timed
 // phase, alone: Count counts, each over every benchmark, the first in the grid's
 // order (benchstat's columns follow the order a file meets its guests) and the
-// others in an order shuffled with Seed, so a drifting machine drifts on everyone. A count replays the trace
-// on fresh instances until BenchTime has passed, instantiation excluded, with the
-// Go collector quiet, starting from the memory the checked pass ended with
-// (sec/op: the allocator's own work), then once in small timed pieces from the
-// guest's own initial memory (the latency pass).
+// others in an order shuffled with Seed, so a drifting machine drifts on
+// everyone. A count replays the trace on fresh instances until BenchTime has
+// passed, instantiation excluded, with the Go collector quiet, starting from the
+// memory the checked pass ended with (sec/op: the allocator's own work), then once
+// in small timed pieces from the guest's own initial memory (the latency pass);
+// see timedConfigs for the variants that differ.
 //
 // A guest that faults fails its benchmark, with one line naming the guest, the
 // scenario and the op; its other benchmarks and the other guests go on.
