@@ -220,3 +220,33 @@ func TestMeans(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultBase(t *testing.T) {
+	run := func(name string, scenarios ...string) *Run {
+		r := &Run{Name: name}
+		for _, sc := range scenarios {
+			r.Results = append(r.Results, &benchfmt.Result{Name: benchfmt.Name("Alloc/scenario=" + sc + "/guest=bump/mode=replay")})
+		}
+		return r
+	}
+	full := run("full", "churn", "oom-sweep", "trace-cc1")
+	one := run("one", "prealloc-vs-grow")
+	later := run("later", "churn", "oom-sweep", "trace-cc1")
+	latest := run("latest", "churn", "oom-sweep", "trace-cc1", "prealloc-vs-grow")
+	for _, tc := range []struct {
+		name string
+		runs []*Run
+		want *Run
+	}{
+		{"alone", []*Run{latest}, nil},
+		{"after a one-scenario run", []*Run{full, one, latest}, full},
+		{"the later of equals", []*Run{full, later, one, latest}, later},
+		{"only a one-scenario run", []*Run{one, latest}, one},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := defaultBase(tc.runs); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -39,7 +39,9 @@ type Options struct {
 	// Runs are the results files, in any order: the site sorts them by date.
 	Runs []string
 	// Base names the run the latest one is compared with (its name or path); by
-	// default the run before the latest, if any. "none" compares nothing.
+	// default the earlier run sharing the most scenarios with the latest (the
+	// later of equals), so a run of one scenario is not the base of a full one.
+	// "none" compares nothing.
 	Base string
 	// Title is the site's title; "alloclab results" by default.
 	Title string
@@ -113,9 +115,7 @@ func Generate(o Options) (*Site, error) {
 		base = runs[0]
 	case o.Base == "none":
 	case o.Base == "":
-		if len(runs) > 1 {
-			base = runs[len(runs)-2]
-		}
+		base = defaultBase(runs)
 	default:
 		for _, r := range runs {
 			if r.Name == o.Base || r.Path == o.Base || r.Name == strings.TrimSuffix(filepath.Base(o.Base), filepath.Ext(o.Base)) {
@@ -330,4 +330,25 @@ func firstSentence(s string) string {
 		return s[:i+1]
 	}
 	return s
+}
+
+// defaultBase returns the run the latest of runs (sorted by date) is compared
+// with: of the earlier runs, the one sharing the most scenarios with it, the
+// later on a tie; nil if there is none.
+func defaultBase(runs []*Run) *Run {
+	latest := runs[len(runs)-1]
+	var base *Run
+	best := -1
+	for _, r := range runs[:len(runs)-1] {
+		n := 0
+		for _, sc := range runScenarios(r) {
+			if slices.Contains(runScenarios(latest), sc) {
+				n++
+			}
+		}
+		if n >= best {
+			base, best = r, n
+		}
+	}
+	return base
 }

@@ -109,8 +109,8 @@
 // utilisation at the out-of-memory point, fragmentation, host memory, TinyGo twins,
 // binary size against speed, utilisation over the trace; log axes where one guest is
 // ten times another) and heap maps at peak and at the out-of-memory point. With two or
-// more runs it compares the latest with the one before (-base picks another, -base
-// none none), as benchstat OLD NEW does. The pages use relative links only and fetch
+// more runs it compares the latest with the earlier run sharing the most scenarios
+// with it (-base picks another, -base none none), as benchstat OLD NEW does. The pages use relative links only and fetch
 // nothing: open index.html from disk or publish the folder.
 //
 //	alloclab report -o site results/runs/*.txt

@@ -14,7 +14,7 @@ import (
 func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("alloclab report", stderr)
 	out := fs.String("o", "", "write the site into this folder (required)")
-	base := fs.String("base", "", "compare the latest run with this one (a run's name or path; default the run before it, \"none\" for no comparison)")
+	base := fs.String("base", "", "compare the latest run with this one (a run's name or path; default the earlier run sharing the most scenarios with it, \"none\" for no comparison)")
 	title := fs.String("title", "", "the site's title (default \"alloclab results\")")
 	compare := fs.Bool("compare", false, "the two results files are OLD then NEW: compare them in that order (compare.html), whatever their dates")
 	oldRun := fs.String("old", "", "with -new: the old run to compare (the same as -compare OLD NEW)")
