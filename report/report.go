@@ -336,13 +336,13 @@ func firstSentence(s string) string {
 // with: of the earlier runs, the one sharing the most scenarios with it, the
 // later on a tie; nil if there is none.
 func defaultBase(runs []*Run) *Run {
-	latest := runs[len(runs)-1]
+	latest := runScenarios(runs[len(runs)-1])
 	var base *Run
 	best := -1
 	for _, r := range runs[:len(runs)-1] {
 		n := 0
 		for _, sc := range runScenarios(r) {
-			if slices.Contains(runScenarios(latest), sc) {
+			if slices.Contains(latest, sc) {
 				n++
 			}
 		}
