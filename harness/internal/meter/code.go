@@ -72,7 +72,7 @@ func (f *fnWriter) code(r *wasmbin.Reader, tmp uint32) *codeError {
 		case op == 0x1a || op == 0x1b: // drop, select
 		case op == 0x1c: // select t*
 			for n := r.Count(); n > 0 && r.Err() == nil; n-- {
-				valType(r)
+				r.ValType()
 			}
 		case op >= 0x20 && op <= 0x26: // local.*, global.*, table.get, table.set
 			r.U32()
@@ -91,7 +91,7 @@ func (f *fnWriter) code(r *wasmbin.Reader, tmp uint32) *codeError {
 			r.Bytes(8)
 		case op >= 0x45 && op <= 0xc4: // numeric, sign extension
 		case op == 0xd0: // ref.null
-			refType(r)
+			r.HeapType()
 		case op == 0xd1: // ref.is_null
 		case op == 0xd2: // ref.func
 			r.U32()
@@ -165,7 +165,9 @@ func blockType(r *wasmbin.Reader) {
 	switch v := r.Varint(33); {
 	case v >= 0:
 	case v == -64: // 0x40: empty
-	case v >= -5 || v == -16 || v == -17: // i32 i64 f32 f64 v128, funcref, externref
+	case v >= -5 || v == -16 || v == -17 || v == -23: // i32 i64 f32 f64 v128, funcref, externref, exnref
+	case v == -29 || v == -28: // (ref null ht), (ref ht)
+		r.HeapType()
 	default:
 		if r.Err() == nil {
 			r.Fail(fmt.Sprintf("unsupported block type %d", v))

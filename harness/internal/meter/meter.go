@@ -236,10 +236,10 @@ func (m *module) readTypes(r *wasmbin.Reader) {
 		}
 		params := r.Count()
 		for i := uint64(0); i < params; i++ {
-			valType(r)
+			r.ValType()
 		}
 		for results := r.Count(); results > 0; results-- {
-			valType(r)
+			r.ValType()
 		}
 		m.params = append(m.params, uint32(params))
 	}
@@ -253,12 +253,12 @@ func (m *module) readImports(r *wasmbin.Reader) {
 		case 0x00: // function
 			r.U32()
 		case 0x01: // table
-			refType(r)
+			r.RefType()
 			limits(r)
 		case 0x02: // memory
 			limits(r)
 		case 0x03: // global
-			valType(r)
+			r.ValType()
 			r.Byte()
 			m.globals++
 		case 0x04: // tag
@@ -288,23 +288,6 @@ func limits(r *wasmbin.Reader) {
 	r.Uvarint()
 	if flags&1 != 0 {
 		r.Uvarint()
-	}
-}
-
-// valType reads a value type.
-func valType(r *wasmbin.Reader) {
-	switch t := r.Byte(); t {
-	case 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f:
-	default:
-		if r.Err() == nil {
-			r.Fail(fmt.Sprintf("unsupported value type %#x", t))
-		}
-	}
-}
-
-func refType(r *wasmbin.Reader) {
-	if t := r.Byte(); t != 0x70 && t != 0x6f && r.Err() == nil {
-		r.Fail(fmt.Sprintf("unsupported reference type %#x", t))
 	}
 }
 
@@ -369,7 +352,7 @@ func (f *fnWriter) body(body []byte, base int, params uint32) ([]byte, *codeErro
 	locals := uint64(params)
 	for d := decls; d > 0 && r.Err() == nil; d-- {
 		locals += r.Uvarint()
-		valType(r)
+		r.ValType()
 	}
 	if r.Err() != nil {
 		return nil, &codeError{r.ErrOffset(), r.Err().Error()}

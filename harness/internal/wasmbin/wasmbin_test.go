@@ -1,6 +1,7 @@
 package wasmbin
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -57,6 +58,8 @@ func TestPrecheck(t *testing.T) {
 		{"\x00\x0e\x04name\x02\x07\x01\x00\x80\x80\x80\x80\x01", "custom section at byte 8: name subsection 2: declares 268435456 entries in 0 bytes"},
 		// a function declaring 2^28 i32 locals
 		{"\x0a\x09\x01\x07\x01\x80\x80\x80\x80\x01\x7f", "code section at byte 8: a function declares more than 50000 locals"},
+		// 21 functions declaring 50000 i32 locals each
+		{"\x0a\x94\x01\x15" + strings.Repeat("\x06\x01\xd0\x86\x03\x7f\x0b", 21), "code section at byte 8: the functions declare more than 1000000 locals in all"},
 	} {
 		if err := Precheck([]byte("\x00asm\x01\x00\x00\x00" + tc.wasm)); err == nil || err.Error() != tc.err {
 			t.Errorf("got %v, want %q", err, tc.err)
@@ -99,5 +102,37 @@ func TestVarint(t *testing.T) {
 	r := NewReader([]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, 10)
 	if r.Varint(32); r.Err() == nil || r.ErrOffset() != 15 {
 		t.Errorf("six-byte s32: error %v at %d, want one at 15", r.Err(), r.ErrOffset())
+	}
+}
+
+// TestValType pins the value types the reader takes, as wazero v1.12 decodes
+// them: the meter once refused exnref, which wazero accepts in a function type.
+func TestValType(t *testing.T) {
+	tests := []struct {
+		name string
+		b    []byte
+		err  string
+	}{
+		{"i32", []byte{0x7f}, ""},
+		{"v128", []byte{0x7b}, ""},
+		{"externref", []byte{0x6f}, ""},
+		{"exnref", []byte{0x69}, ""},
+		{"ref null func", []byte{0x63, 0x70}, ""},
+		{"ref type 3", []byte{0x64, 0x03}, ""},
+		{"unknown", []byte{0x6a}, "unsupported value type 0x6a"},
+		{"unknown heap type", []byte{0x63, 0x6a}, "unsupported heap type -22"},
+		{"truncated ref", []byte{0x64}, "truncated"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReader(tc.b, 0)
+			r.ValType()
+			if got := fmt.Sprint(r.Err()); tc.err == "" && r.Err() != nil || tc.err != "" && !strings.Contains(got, tc.err) {
+				t.Errorf("ValType(% x): error %v, want %q", tc.b, r.Err(), tc.err)
+			}
+			if tc.err == "" && r.More() {
+				t.Errorf("ValType(% x) left %d bytes", tc.b, len(r.Rest()))
+			}
+		})
 	}
 }
