@@ -95,7 +95,7 @@ var Units = []Unit{
 	{UnitBulkBytesOp, true, lower, "mean bytes per op that the guest's `memory.copy`, `memory.fill` and `memory.init` moved"},
 	{UnitNsOp, false, lower, "mean time of one op (alloc, free, realloc or reset) on memory pre-grown to the size the guest needs: the allocator's own work; the median of the counts"},
 	{UnitCallNs, false, lower, "host mode only: one call to an empty wasm function on the same runtime"},
-	{UnitP50, false, lower, "median latency per op over a second pass that grows memory on demand, so `memory.grow` shows in the tail (method below)"},
+	{UnitP50, false, lower, "median latency per op over a second pass that grows memory on demand, on an mmap reservation unless the variant names a policy, so `memory.grow` and first-touch page faults show in the tail (method below)"},
 	{UnitP99, false, lower, "99th percentile latency per op over that pass"},
 	{UnitP999, false, lower, "99.9th percentile latency per op over that pass"},
 	{UnitMax, false, lower, "the slowest op of that pass"},

@@ -174,18 +174,22 @@ func TestTimedConfigs(t *testing.T) {
 		e           *harness.Exact
 		timed, lat  uint32 // InitialPages
 		measureCall bool
+		latPolicy   harness.MemoryPolicy
 	}{
-		{"plain", &Bench{Mode: harness.Replay}, e, 5952, 0, false},
-		{"host", host, e, 5952, 0, true},
-		{"prealloc", &Bench{Variant: scenarios.Variant{Prealloc: true}}, e, 3008, 3008, false},
-		{"grow", &Bench{Variant: scenarios.Variant{GrowInTimedRuns: true}}, e, 0, 0, false},
-		{"no exact passes", &Bench{Variant: scenarios.Variant{Prealloc: true}}, nil, 0, 0, false},
+		{"plain", &Bench{Mode: harness.Replay}, e, 5952, 0, false, harness.PolicyMmap},
+		{"host", host, e, 5952, 0, true, harness.PolicyMmap},
+		{"prealloc", &Bench{Variant: scenarios.Variant{Prealloc: true, Policy: harness.PolicyDefault}}, e, 3008, 3008, false, harness.PolicyDefault},
+		{"grow", &Bench{Variant: scenarios.Variant{GrowInTimedRuns: true, Policy: harness.PolicyCapacityFromMax}}, e, 0, 0, false, harness.PolicyCapacityFromMax},
+		{"no exact passes", &Bench{Variant: scenarios.Variant{Prealloc: true}}, nil, 0, 0, false, harness.PolicyMmap},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := harness.Config{MeasureHost: true, MemoryLimitPages: 8192}
+			cfg := harness.Config{MeasureHost: true, MemoryLimitPages: 8192, Policy: tc.b.Variant.Policy}
 			timed, lat := timedConfigs(tc.b, cfg, tc.e)
 			if timed.InitialPages != tc.timed || lat.InitialPages != tc.lat {
 				t.Errorf("initial pages: window %d, latency %d; want %d, %d", timed.InitialPages, lat.InitialPages, tc.timed, tc.lat)
+			}
+			if timed.Policy != tc.b.Variant.Policy || lat.Policy != tc.latPolicy {
+				t.Errorf("policies: window %q, latency %q; want %q, %q", timed.Policy, lat.Policy, tc.b.Variant.Policy, tc.latPolicy)
 			}
 			if timed.MeasureCall != tc.measureCall || !timed.MeasureHost || lat.MeasureHost || !lat.Latency || timed.Latency {
 				t.Errorf("window %+v, latency %+v", timed, lat)
