@@ -356,26 +356,30 @@ recipe_mallocng() {
 			-o "$1" mallocng_abi.c pages.c malloc.c free.c realloc.c aligned_alloc.c)
 }
 
-# stamp prints a digest of what a build depends on: this folder's sources and
-# the toolchains installed (Debian packages, Go, AssemblyScript, TinyGo). A baseline
-# whose out/NAME.stamp matches is not built again.
+# stamp prints a digest of what a build depends on: this folder's sources (with
+# AssemblyScript's package-lock.json, which npm ci installs exactly) and the
+# toolchains installed (Debian packages, Go, TinyGo's toolchain line where
+# toolchain.sh keeps it). It reads nothing a recipe sets up lazily, so a check
+# and the stamp written after a build see the same things. A baseline whose
+# out/NAME.stamp matches is not built again.
+tinygo_line=${TINYGO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/alloclab-tinygo}/bin/toolchain.txt
 stamp() {
 	{
 		find "$here" \( -name out -o -name cache -o -name node_modules \) -prune -o -type f -print |
 			LC_ALL=C sort | xargs sha256sum
 		dpkg-query -W 2>/dev/null
 		go version 2>/dev/null
-		grep -s '"version"' "$here/tlsf/node_modules/assemblyscript/package.json"
 		sha256sum "$here/../tinygo/toolchain.sh" "$here/../tinygo/initheap.patch" 2>/dev/null
-		[ -n "$tinygo" ] && cat "$(dirname "$tinygo")/toolchain.txt" 2>/dev/null
+		cat "$tinygo_line" 2>/dev/null
 	} | sha256sum | cut -d' ' -f1
 }
 
 mkdir -p "$out"
-failed=()
+failed=() current=()
 for name in "${names[@]}"; do
 	if [ -z "$check" ] && [ -s "$out/$name.wasm" ] && [ "$(cat "$out/$name.stamp" 2>/dev/null)" = "$(stamp)" ]; then
 		log "$name is up to date ($(cat "$out/$name.toolchain"))"
+		current+=("$name")
 		continue
 	fi
 	# A baseline that is not rebuilt now must not be measured stale.
@@ -413,7 +417,15 @@ for name in "${names[@]}"; do
 	mv "$tmp" "$out/$name.wasm"
 	echo "$toolchain" >"$out/$name.toolchain"
 	stamp >"$out/$name.stamp"
+	current+=("$name")
 	log "built out/$name.wasm ($(wc -c <"$out/$name.wasm") bytes): $toolchain"
+done
+# A later recipe may have installed packages, npm's or TinyGo: the stamps of the
+# baselines current now take the state the next run will check against, or a
+# fresh machine's second run would build its first baselines again.
+final=$(stamp)
+for name in "${current[@]}"; do
+	echo "$final" >"$out/$name.stamp"
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
