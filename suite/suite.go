@@ -539,12 +539,12 @@ func (r *Runner) Estimate() time.Duration {
 	return d
 }
 
-// Rough costs for Estimate, measured on the lab's 2-core machine over the full
-// run of 2 December 2026 (672 benchmarks, count 10): its 563 exact passes took
-// 12 minutes on 2 workers, and a timed count 0.87 s on average with the default
-// -benchtime (0.5 s on churn, 5 s on realloc-growth, where the latency pass
-// grows a non-reusing guest's memory page by page under the default policy).
+// Rough costs for Estimate, measured on the lab's 2-core machine over a full
+// make bench of 2 December 2026 (672 benchmarks, count 10): its 560 exact passes
+// took 11.8 minutes on 2 workers, and a timed count 0.49 s on average with the
+// default -benchtime (100 ms of replays, the fresh instances around them, and
+// the latency pass).
 const (
-	countOverhead = 770 * time.Millisecond
-	exactCost     = 2600 * time.Millisecond
+	countOverhead = 390 * time.Millisecond
+	exactCost     = 2500 * time.Millisecond
 )
