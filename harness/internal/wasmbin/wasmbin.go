@@ -208,7 +208,7 @@ const MaxLocals = 50000
 // MaxModuleLocals is the most locals all of a module's functions may declare
 // together. wazero v1.12.0's interpreter spends about 60 bytes per declared local
 // at compilation, so 1000 functions of MaxLocals each, 8 KB of module, cost 3 GiB
-// and 3.5 s, and ten times as many crashed the fuzzer; the lab's largest guest,
+// and 3.5 s, and ten times as many run out of memory; the lab's largest guest,
 // go-runtime, declares 6230.
 const MaxModuleLocals = 1_000_000
 
