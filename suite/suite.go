@@ -54,7 +54,10 @@ type Options struct {
 	// the out-of-memory pass's limit (0: off).
 	LimitPages, OOMLimitPages uint32
 	Timeout                   time.Duration // of each checked pass
-	Latency                   bool          // a latency pass per count
+	Latency                   bool          // latency passes
+	// LatencyCounts is how many counts run the latency pass, spread evenly over
+	// them (LatencyCount); 0 or more than Count means every count.
+	LatencyCounts int
 	// BenchTime is the least time each count replays the trace for; 0 replays it once.
 	BenchTime time.Duration
 	Seed      uint64 // the shuffle's seed
@@ -346,7 +349,7 @@ func (r *Runner) timedPhase(ctx context.Context, todo []*Bench, done map[string]
 				return fmt.Errorf("interrupted: %w", ctx.Err())
 			}
 			progress(c, name)
-			res, err := r.timed(ctx, lab, b)
+			res, err := r.timed(ctx, lab, b, r.o.Latency && LatencyCount(c, r.o.Count, r.o.LatencyCounts))
 			if err != nil {
 				if err := r.fail(ctx, b, err); err != nil {
 					return err
@@ -365,8 +368,21 @@ func (r *Runner) timedPhase(ctx context.Context, todo []*Bench, done map[string]
 	return nil
 }
 
-// timed runs one count of a benchmark: the throughput window and the latency pass.
-func (r *Runner) timed(ctx context.Context, lab *harness.Lab, b *Bench) (*harness.Result, error) {
+// LatencyCount reports whether count c of n (from 1) runs the latency pass when
+// k counts do: the k are spread evenly from the first, so that a drifting
+// machine drifts on the tails as on sec/op. The latency pass is a replay of its
+// own from the guest's initial memory, about a third of a count's time; the tails
+// of six counts were as steady as ten's (README, "Latency in six counts").
+func LatencyCount(c, n, k int) bool {
+	if k <= 0 || k >= n {
+		return true
+	}
+	return c == 1 || (c-1)*k/n != (c-2)*k/n
+}
+
+// timed runs one count of a benchmark: the throughput window and, if latency,
+// the latency pass.
+func (r *Runner) timed(ctx context.Context, lab *harness.Lab, b *Bench, latency bool) (*harness.Result, error) {
 	t := b.Scenario.Trace(r.o.Short)
 	cfg, _, err := config(b, r.o)
 	if err != nil {
@@ -381,7 +397,7 @@ func (r *Runner) timed(ctx context.Context, lab *harness.Lab, b *Bench) (*harnes
 	}
 	res := &harness.Result{Scenario: b.Scenario.Name, Variant: b.Variant.Name, Guest: b.Guest.Name, Mode: b.Mode,
 		Timed: p, Exact: e, MarkUnit: b.Scenario.MarkUnit, Host: cfg.MeasureHost}
-	if r.o.Latency {
+	if latency {
 		if res.Latency, err = lab.Run(ctx, b.Guest, label, t, lat); err != nil {
 			return nil, err
 		}
@@ -513,8 +529,12 @@ func measureExact(ctx context.Context, lab *harness.Lab, b *Bench, o Options) (*
 	return e, nil
 }
 
+// DefaultLatencyCounts is -latency-counts's default: the fewest counts for which
+// benchstat gives a 95% interval.
+const DefaultLatencyCounts = 6
+
 // DefaultBenchTime is -benchtime's default, chosen by measurement (README).
-const DefaultBenchTime = 100 * time.Millisecond
+const DefaultBenchTime = 50 * time.Millisecond
 
 // Estimate guesses the run's wall time before it starts, from rough costs on a
 // 2-core machine: each uncached exact pass exactCost over the workers, each timed
@@ -528,7 +548,14 @@ func (r *Runner) Estimate() time.Duration {
 		if left == 0 {
 			continue
 		}
-		d += time.Duration(left) * (r.o.BenchTime + countOverhead)
+		d += time.Duration(left) * (countOverhead + 2*r.o.BenchTime)
+		if r.o.Latency {
+			for c := r.o.Count - left + 1; c <= r.o.Count; c++ {
+				if LatencyCount(c, r.o.Count, r.o.LatencyCounts) {
+					d += latencyCost
+				}
+			}
+		}
 		if k := keyOf(b); b.Guest.Name != guests.Floor.Name && !seen[k] {
 			seen[k] = true
 			if e, _ := r.o.Cache.get(b, r.o); e == nil {
@@ -539,12 +566,16 @@ func (r *Runner) Estimate() time.Duration {
 	return d
 }
 
-// Rough costs for Estimate, measured on the lab's 2-core machine over a full
-// make bench of 2 December 2026 (672 benchmarks, count 10): its 560 exact passes
-// took 11.8 minutes on 2 workers, and a timed count 0.49 s on average with the
-// default -benchtime (100 ms of replays, the fresh instances around them, and
-// the latency pass).
+// Rough costs for Estimate, measured on the lab's 2-core machine: a full make
+// bench of 2 December 2026 (672 benchmarks, count 10) ran its 560 exact passes in
+// 11.8 minutes on 2 workers, and one count of every benchmark with each pass timed
+// (alloclab run -count 1 -mode replay,host) took 194 s of throughput windows
+// and 94 s of latency passes. A window takes on average about 100 ms plus twice
+// -benchtime of wall time (fresh instances between replays, the last replay's
+// overrun, long traces whose one replay outlasts -benchtime): 290 ms measured at
+// 100ms, 195 ms at 50ms as simulated from that count's replays and instances.
 const (
-	countOverhead = 390 * time.Millisecond
+	countOverhead = 100 * time.Millisecond
+	latencyCost   = 140 * time.Millisecond
 	exactCost     = 2500 * time.Millisecond
 )

@@ -3,6 +3,7 @@ package suite
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -140,6 +141,74 @@ func TestShuffleAndCache(t *testing.T) {
 	other := &Cache{Dir: cache.Dir, Version: "other"}
 	if e, err := other.get(Grid(scs, o.Guests, o.Modes)[0], o); e != nil || err != nil {
 		t.Errorf("another version hit the cache: %v, %v", e, err)
+	}
+}
+
+func TestLatencyCount(t *testing.T) {
+	tests := []struct {
+		n, k int
+		want []int // the counts that run the latency pass
+	}{
+		{10, 6, []int{1, 3, 5, 6, 8, 10}},
+		{10, 3, []int{1, 5, 8}},
+		{10, 1, []int{1}},
+		{10, 0, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}},
+		{10, 10, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}},
+		{3, 6, []int{1, 2, 3}},
+		{1, 6, []int{1}},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%d of %d", tc.k, tc.n), func(t *testing.T) {
+			var got []int
+			for c := 1; c <= tc.n; c++ {
+				if LatencyCount(c, tc.n, tc.k) {
+					got = append(got, c)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got counts %v, want %v", got, tc.want)
+			}
+		})
+	}
+	for n := 1; n <= 30; n++ {
+		for k := 1; k <= n; k++ {
+			got := 0
+			for c := 1; c <= n; c++ {
+				if LatencyCount(c, n, k) {
+					got++
+				}
+			}
+			if got != k {
+				t.Errorf("%d of %d: %d counts run the latency pass", k, n, got)
+			}
+		}
+	}
+}
+
+// TestLatencyCounts runs a suite whose latency pass runs in two counts of three:
+// the first and the last count of each benchmark have tail latencies, the middle
+// one has none.
+func TestLatencyCounts(t *testing.T) {
+	scs, err := scenarios.Match("^churn$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Scenarios: scs, Guests: labGuests(t, "bump", "pool"), Modes: []harness.Mode{harness.Replay},
+		Short: true, Count: 3, Latency: true, LatencyCounts: 2, Timeout: time.Minute}
+	out, _ := run(t, o)
+	latency := map[string][]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		if name, _, ok := strings.Cut(line, " "); ok && strings.HasPrefix(name, "Benchmark") {
+			latency[name] = append(latency[name], strings.Contains(line, " "+results.UnitP99+" "))
+		}
+	}
+	if len(latency) != 2 {
+		t.Fatalf("got %d benchmarks, want 2:\n%s", len(latency), out)
+	}
+	for name, got := range latency {
+		if want := []bool{true, false, true}; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: counts with %s: %v, want %v", name, results.UnitP99, got, want)
+		}
 	}
 }
 

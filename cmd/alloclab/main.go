@@ -39,7 +39,9 @@
 //	                   the runs they cover, to finish an interrupted run
 //	-o file            append the results to file as each benchmark finishes, one
 //	                   write per line, and the heap data to the .heap.json beside it
-//	-benchtime d       least time each count replays the trace for (default 100ms)
+//	-benchtime d       least time each count replays the trace for (default 50ms)
+//	-latency           run latency passes (default true); -latency-counts n runs
+//	                   them in n of the counts, spread over them (default 6)
 //	-cache dir         cached exact passes ("default": the user's cache folder,
 //	                   "off": none)
 //	-seed n            seed of each count's shuffled order (default: the time;

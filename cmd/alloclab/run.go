@@ -37,7 +37,8 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	fs.UintVar(&limit, "limit", harness.MaxPages, "memory limit of every run, in 64 KiB pages")
 	fs.UintVar(&oomLimit, "oom-limit", harness.DefaultOOMLimitPages, "memory limit of the out-of-memory pass, in 64 KiB pages")
 	fs.DurationVar(&o.Timeout, "timeout", harness.DefaultTimeout, "time limit of each checked pass")
-	fs.BoolVar(&o.Latency, "latency", true, "run a latency pass per count for tail latencies and time spent growing")
+	fs.BoolVar(&o.Latency, "latency", true, "run latency passes for tail latencies and time spent growing")
+	fs.IntVar(&o.LatencyCounts, "latency-counts", suite.DefaultLatencyCounts, "run the latency pass in this many of the counts, spread over them (0: every count)")
 	fs.StringVar(&baselines, "baselines", "guests/baselines/out", "folder of built baselines (guests/baselines/build.sh) that -guest patterns also match")
 	fs.StringVar(&shard, "shard", "", "run only slice i of n of the benchmarks (i/n, 1 <= i <= n); merged slices give the whole run")
 	fs.BoolVar(&resume, "resume", false, "with -o: keep the results the file holds and skip the runs they cover")
@@ -60,6 +61,8 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return usagef("-oom-limit %d: want 0 (off) to %d pages", oomLimit, harness.MaxPages)
 	case o.BenchTime < 0:
 		return usagef("-benchtime %v: want 0 or more", o.BenchTime)
+	case o.LatencyCounts < 0:
+		return usagef("-latency-counts %d: want 0 (every count) or more", o.LatencyCounts)
 	case resume && output == "":
 		return usagef("-resume needs -o")
 	}

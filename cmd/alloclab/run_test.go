@@ -187,6 +187,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "-scenario", "[z"}, "-scenario: error parsing regexp"},
 		{[]string{"run", "-scenario", "nosuch"}, `-scenario "nosuch" matches no scenario`},
 		{[]string{"run", "-count", "0"}, "-count 0: want 1 or more"},
+		{[]string{"run", "-latency-counts", "-1"}, "-latency-counts -1: want 0 (every count) or more"},
 		{[]string{"run", "-mode", "replay,teleport"}, `-mode: unknown mode "teleport"`},
 		{[]string{"run", "-engine", "jit"}, `-engine: unknown engine "jit"`},
 		{[]string{"run", "-limit", "70000"}, "-limit 70000: want 1 to 65535 pages"},
