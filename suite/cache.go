@@ -87,7 +87,7 @@ func Digest(t *trace.Trace) string {
 }
 
 func (c *Cache) path(b *Bench, o Options) (string, error) {
-	cfg, oomLimit, err := config(b, o)
+	cfg, oomLimit, err := exactConfig(b, o)
 	if err != nil {
 		return "", err
 	}

@@ -4,7 +4,8 @@
 //
 // A Runner runs in two phases. First the exact passes: each benchmark's trace is
 // replayed under the shadow checker (the exact metrics and heap data) and again
-// under the out-of-memory limit, in parallel on Workers labs, and remembered on
+// under the out-of-memory limit, in replay mode and once for both modes (they
+// give the same exact metrics), in parallel on Workers labs, and remembered on
 // disk (Cache) keyed by the guest's sha256, the trace's digest, the pass's
 // configuration and the lab's build, so a re-run skips them. Then the timed
 // phase, alone: Count counts, each over every benchmark, the first in the grid's
@@ -202,16 +203,16 @@ func (r *Runner) fail(ctx context.Context, b *Bench, err error) error {
 	return nil
 }
 
-// exactKey names the checked passes of a benchmark. The host memory policy does
-// not change what a guest does, so variants that differ only in policy share them.
+// exactKey names the checked passes of a benchmark. Neither the mode nor the host
+// memory policy changes what a guest does, so a benchmark's two modes share them
+// (exactConfig), and so do variants that differ only in policy.
 type exactKey struct {
 	guest, scenario string
-	mode            harness.Mode
 	v               scenarios.Variant // without Name and Policy
 }
 
 func keyOf(b *Bench) exactKey {
-	k := exactKey{b.Guest.Name, b.Scenario.Name, b.Mode, b.Variant}
+	k := exactKey{b.Guest.Name, b.Scenario.Name, b.Variant}
 	k.v.Name, k.v.Policy = "", ""
 	return k
 }
@@ -502,11 +503,22 @@ func config(b *Bench, o Options) (harness.Config, uint32, error) {
 	return cfg, oomLimit, nil
 }
 
+// exactConfig returns the configuration of a benchmark's exact passes: its
+// config in replay mode, whatever its own. Both modes give the same exact
+// metrics, heap maps and samples included (harness's TestGuestsPassScenarios), so
+// a benchmark's two modes share one set of exact passes, in replay mode, where
+// the driver runs the ops inside wazero.
+func exactConfig(b *Bench, o Options) (harness.Config, uint32, error) {
+	cfg, oomLimit, err := config(b, o)
+	cfg.Mode = harness.Replay
+	return cfg, oomLimit, err
+}
+
 // measureExact runs the checked passes and the touched pass. A pre-allocating
 // variant first learns the pages the guest needs, then measures with its memory
 // starting that large.
 func measureExact(ctx context.Context, lab *harness.Lab, b *Bench, o Options) (*harness.Exact, error) {
-	cfg, oomLimit, err := config(b, o)
+	cfg, oomLimit, err := exactConfig(b, o)
 	if err != nil {
 		return nil, err
 	}

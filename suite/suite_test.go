@@ -212,6 +212,56 @@ func TestLatencyCounts(t *testing.T) {
 	}
 }
 
+// TestModesShareExact: a benchmark's replay and host modes share one set of
+// exact passes, and their lines carry the same exact metrics.
+func TestModesShareExact(t *testing.T) {
+	scs, err := scenarios.Match("^churn$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checked []string
+	o := Options{Scenarios: scs, Guests: labGuests(t, "bump", "pool"), Modes: []harness.Mode{harness.Replay, harness.Host},
+		Short: true, Count: 1, Timeout: time.Minute, OOMLimitPages: harness.DefaultOOMLimitPages}
+	r, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	r.o.Log = func(f string, a ...any) {
+		if line := fmt.Sprintf(f, a...); strings.Contains(line, ": checked ") {
+			checked = append(checked, line)
+		}
+	}
+	if err := r.Run(context.Background(), results.NewWriter(&buf)); err != nil || len(r.Failures()) > 0 {
+		t.Fatalf("run: %v, %v", err, r.Failures())
+	}
+	if len(checked) != 2 {
+		t.Errorf("%d exact passes for 2 guests in 2 modes, want 2:\n%s", len(checked), strings.Join(checked, "\n"))
+	}
+	exact := map[string]string{} // guest -> its exact units, as written
+	for _, line := range strings.Split(buf.String(), "\n") {
+		name, rest, ok := strings.Cut(line, " ")
+		if !ok || !strings.HasPrefix(name, "Benchmark") {
+			continue
+		}
+		var units []string
+		f := strings.Fields(rest)
+		for i := 1; i+1 < len(f); i += 2 {
+			if u, ok := results.Lookup(f[i+1]); ok && u.Exact {
+				units = append(units, f[i]+" "+f[i+1])
+			}
+		}
+		guest := strings.TrimSuffix(strings.TrimSuffix(name[strings.Index(name, "guest="):], "/mode=replay"), "/mode=host")
+		if prev, ok := exact[guest]; ok && prev != strings.Join(units, " ") {
+			t.Errorf("%s: exact metrics %s, the other mode's %s", name, strings.Join(units, " "), prev)
+		}
+		exact[guest] = strings.Join(units, " ")
+	}
+	if len(exact) != 2 {
+		t.Errorf("lines of %d guests, want 2:\n%s", len(exact), buf.String())
+	}
+}
+
 func TestWindow(t *testing.T) {
 	sc, err := scenarios.Lookup("churn")
 	if err != nil {
