@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/alloclab/alloclab/harness"
+	"github.com/alloclab/alloclab/results"
 )
 
 // testRuns are the committed runs: a small base run and a later one with more
@@ -334,6 +336,72 @@ func TestCompareTable(t *testing.T) {
 		if c == nil || c.Delta != want.delta || c.Class != want.class {
 			t.Errorf("%s: got %+v, want delta %s, class %q", unit, c, want.delta, want.class)
 		}
+	}
+}
+
+// unitHead matches a unit's heading on a page and its caption, beside it in a
+// table of results or under it in the comparison's overview.
+var unitHead = regexp.MustCompile(`<span class="u">([^<]*)</span>(?:</a>)?(?: <span class="desc">([^<]*)</span>|<div class="sub">([^<]*)</div>)?`)
+
+// TestUnitCaptions generates the sites of the real and the synthetic runs and
+// checks every unit of their results is shown with a caption from package
+// results' unit table (units as benchfmt tidies them: sec/op, p99-sec), and no
+// caption has Markdown left.
+func TestUnitCaptions(t *testing.T) {
+	old, new := synthPaths()
+	markdown := regexp.MustCompile("`" + `|\[|\]\(|\*|(^|\W)_|_(\W|$)`)
+	for _, tc := range []struct {
+		name string
+		o    Options
+	}{
+		{"runs", Options{Runs: testRuns(t)}},
+		{"synthetic", Options{Runs: []string{old, new}}},
+		{"compare", Options{Runs: []string{old, new}, Compare: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			units := map[string]bool{} // every unit of the runs: is it shown with its caption?
+			for _, path := range tc.o.Runs {
+				r, err := LoadRun(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, res := range r.Results {
+					for _, v := range res.Values {
+						units[v.Unit] = false
+					}
+				}
+			}
+			tc.o.Out = t.TempDir()
+			site, err := Generate(tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, page := range site.Pages {
+				b, err := os.ReadFile(filepath.Join(tc.o.Out, page))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range unitHead.FindAllStringSubmatch(string(b), -1) {
+					unit, caption := html.UnescapeString(m[1]), html.UnescapeString(m[2]+m[3])
+					if caption == "" {
+						t.Errorf("%s: %s has no caption", page, unit)
+						continue
+					}
+					if want := results.Caption(unit); caption != want {
+						t.Errorf("%s: %s's caption %q, want results.Caption's %q", page, unit, caption, want)
+					}
+					if md := markdown.FindString(caption); md != "" {
+						t.Errorf("%s: %s's caption %q has Markdown %q", page, unit, caption, md)
+					}
+					units[unit] = true
+				}
+			}
+			for unit, shown := range units {
+				if !shown {
+					t.Errorf("%s is on no page", unit)
+				}
+			}
+		})
 	}
 }
 

@@ -9,54 +9,9 @@ import (
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchproc"
 	"golang.org/x/perf/benchunit"
+
+	"github.com/alloclab/alloclab/results"
 )
-
-// unitDesc says what each unit measures, as README.md's table does. Units are as
-// benchfmt tidies them: ns/op is sec/op, p99-ns is p99-sec.
-var unitDesc = map[string]string{
-	"sec/op":          "mean time of one op on memory pre-grown to the size the guest needs",
-	"call-sec":        "host mode only: one call to an empty wasm function",
-	"p50-sec":         "median latency of an op over a pass that grows memory on demand",
-	"p99-sec":         "99th percentile latency over a pass that grows memory on demand",
-	"p99.9-sec":       "99.9th percentile latency over a pass that grows memory on demand",
-	"max-sec":         "slowest op over a pass that grows memory on demand",
-	"grow-sec":        "time the host spent providing new pages during that pass",
-	"host-peak-bytes": "how far the process's peak resident memory rose over the pass",
-	"grow-calls":      "successful memory.grow calls",
-	"pages-grown":     "64 KiB pages added by memory.grow",
-	"peak-pages":      "memory at the end, its peak: wasm memory never shrinks",
-	"peak-live-bytes": "the most bytes live at once: the same for every guest",
-	"peak-heap-bytes": "the highest end address of any block the guest handed out",
-	"heap/live":       "peak-heap-bytes / peak-live-bytes: 1 is perfect",
-	"oom-op":          "under the fixed limit, the op at which the first alloc failed",
-	"oom-live-bytes":  "the bytes live when the first alloc failed",
-	"oom-live/limit":  "live bytes over the limit when the first alloc failed",
-	"wasm-bytes":      "the guest's binary size",
-	"lost-bytes":      "leak check: bytes of the peak live set the guest could only place beyond the memory it held",
-	// Instruction counts (exact).
-	"instrs/op":     "wasm instructions the guest executed per op",
-	"p99-instrs":    "99th percentile of the instructions one op took",
-	"max-instrs":    "the most instructions one op took: the worst case",
-	"mem-ops/op":    "loads and stores per op",
-	"bulk-bytes/op": "bytes moved by memory.copy and memory.fill per op",
-	// Host memory (exact).
-	"touched-bytes":          "bytes of the 4 KiB pages of linear memory the guest itself wrote (unchecked pass, mmap): what the host had to back",
-	"touched/live":           "touched-bytes / peak-live-bytes",
-	"discardable-bytes":      "at the end of the trace, bytes of 4 KiB pages of memory holding no live byte: the most memory.discard could give back",
-	"peak-discardable-bytes": "the same at the peak of live bytes",
-	"host-bytes/instance":    "the process's resident memory per instance, with many alive (density)",
-	"instances/GiB":          "instances of the guest that fit in a GiB of host memory",
-}
-
-func describe(unit string) string {
-	if d, ok := unitDesc[unit]; ok {
-		return d
-	}
-	if strings.HasPrefix(unit, "pages-grown-") {
-		return "pages grown over a stretch of the trace (scenario-specific)"
-	}
-	return ""
-}
 
 // better returns +1 if higher values of unit are better, -1 if lower, 0 if
 // neither.
@@ -94,7 +49,7 @@ func rowLabel(b Bench, mode bool) string {
 func guestTable(tables []*StatTable, guests, variants, modes []string) *htmlTable {
 	ht := &htmlTable{Head: guests, notes: map[string]int{}}
 	for _, t := range tables {
-		grp := &rowGroup{Unit: t.Unit, Desc: describe(t.Unit)}
+		grp := &rowGroup{Unit: t.Unit, Desc: results.Caption(t.Unit)}
 		colOf := map[string]benchproc.Key{}
 		for _, c := range t.Cols {
 			colOf[c.StringValues()] = c
@@ -166,7 +121,7 @@ func sameAcross(t *StatTable, rows []benchproc.Key) bool {
 func compareTable(tables []*StatTable, baseName, newName string, units benchfmt.UnitMetadataMap) *htmlTable {
 	ht := &htmlTable{Head: []string{baseName, newName}, Delta: true, notes: map[string]int{}}
 	for _, t := range tables {
-		grp := &rowGroup{Unit: t.Unit, Desc: describe(t.Unit)}
+		grp := &rowGroup{Unit: t.Unit, Desc: results.Caption(t.Unit)}
 		var baseCol, newCol benchproc.Key
 		for _, c := range t.Cols {
 			switch c.StringValues() {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -101,6 +102,60 @@ func TestUnits(t *testing.T) {
 				if got := rd.Units().Get(tc.unit, m.Key); got == nil || got.Value != m.Value {
 					t.Errorf("reader has %s=%v, Metadata says %s", m.Key, got, m.Value)
 				}
+			}
+		})
+	}
+}
+
+// markdown matches what Markdown would make of plain text: code, a link,
+// emphasis.
+var markdown = regexp.MustCompile("`" + `|\[|\]\(|\*|(^|\W)_|_(\W|$)`)
+
+// TestCaption checks every unit of the scenario suite, as written and as
+// benchfmt tidies it, has a caption for the report, and none has Markdown left.
+func TestCaption(t *testing.T) {
+	for _, u := range Units {
+		name := u.Name
+		if prefix, ok := strings.CutSuffix(name, "*"); ok {
+			name = prefix + "after-warm-up"
+		}
+		for _, n := range []string{name, Tidy(name)} {
+			t.Run(n, func(t *testing.T) {
+				c := Caption(n)
+				if c == "" {
+					t.Fatal("no caption")
+				}
+				if m := markdown.FindString(c); m != "" {
+					t.Errorf("caption %q has Markdown %q", c, m)
+				}
+				if u.Short != "" && c != u.Short {
+					t.Errorf("caption %q, want the row's Short %q", c, u.Short)
+				}
+			})
+		}
+	}
+	// The report draws the scenario suite: a unit only the boundary suite writes
+	// has no caption, nor has an unknown one or the bare family prefix.
+	for _, n := range []string{UnitCopiedBytes, "furlongs", "pages-grown-"} {
+		if c := Caption(n); c != "" {
+			t.Errorf("Caption(%q) = %q, want none", n, c)
+		}
+	}
+}
+
+func TestPlainText(t *testing.T) {
+	for _, tc := range []struct{ md, want string }{
+		{"successful `memory.grow` calls", "successful memory.grow calls"},
+		{"counted in the checked pass ([below](#counting-instructions)); more", "counted in the checked pass (below); more"},
+		{"see [`scenarios/README.md`](scenarios/README.md)", "see scenarios/README.md"},
+		{"*not* **ever** _now_ __then__", "not ever now then"},
+		{"`a*b*c` and `snake_case_name`", "a*b*c and snake_case_name"},
+		{"2 * 3 * 4 and snake_case_name", "2 * 3 * 4 and snake_case_name"},
+		{"an unmatched ` stays", "an unmatched ` stays"},
+	} {
+		t.Run(tc.md, func(t *testing.T) {
+			if got := PlainText(tc.md); got != tc.want {
+				t.Errorf("PlainText = %q, want %q", got, tc.want)
 			}
 		})
 	}
