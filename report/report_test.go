@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"golang.org/x/perf/benchfmt"
 	"html"
 	"math"
 	"os"
@@ -538,5 +539,33 @@ func TestCompact(t *testing.T) {
 		if got := compact(c.v, c.unit); got != c.want {
 			t.Errorf("compact(%v, %q) = %q, want %q", c.v, c.unit, got, c.want)
 		}
+	}
+}
+
+// TestBetter: a unit's direction comes from the file's Unit lines, else from
+// results' unit table.
+func TestBetter(t *testing.T) {
+	declared := benchfmt.UnitMetadataMap{
+		{Unit: "sec/op", Key: "better"}: {UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: "sec/op", Key: "better"}, Value: "higher"},
+	}
+	tests := []struct {
+		unit  string
+		units benchfmt.UnitMetadataMap
+		want  int
+	}{
+		{"sec/op", nil, -1},
+		{"sec/op", declared, 1},
+		{"peak-live-bytes", nil, 0},
+		{"instances/GiB", nil, 1},
+		{"oom-live/limit", nil, 1},
+		{"pages-grown-after-warm-up", nil, -1},
+		{"no-such-unit", nil, -1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.unit, func(t *testing.T) {
+			if got := better(tc.unit, tc.units); got != tc.want {
+				t.Errorf("better(%q) = %d, want %d", tc.unit, got, tc.want)
+			}
+		})
 	}
 }

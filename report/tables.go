@@ -14,19 +14,20 @@ import (
 )
 
 // better returns +1 if higher values of unit are better, -1 if lower, 0 if
-// neither.
+// neither: as the file's Unit lines say, or else (a file written before them) as
+// results' unit table does; lower for a unit neither knows.
 func better(unit string, units benchfmt.UnitMetadataMap) int {
-	switch {
-	case units.Get(unit, "better") != nil:
+	if units.Get(unit, "better") != nil {
 		return units.GetBetter(unit)
-	case unit == "peak-live-bytes": // a property of the trace
-		return 0
-	case unit == "instances/GiB":
-		return 1
-	case strings.HasPrefix(unit, "oom-"):
+	}
+	u, ok := results.Lookup(unit)
+	switch {
+	case !ok || u.Better == "lower":
+		return -1
+	case u.Better == "higher":
 		return 1
 	}
-	return -1
+	return 0
 }
 
 func rowLabel(b Bench, mode bool) string {
