@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"time"
 
@@ -76,9 +77,16 @@ func boundaryCmd(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	defer out.Close() // out.Write declares each unit from results.BoundaryUnits
 	engine := harness.Compiler
 	config := suite.FileConfig(engine)
-	lab := harness.NewLab()
-	defer lab.Close(context.WithoutCancel(ctx))
-	runner := boundary.NewRunner(lab, engine, o.short, o.timeout)
+	// Each guest runs on a lab of its own, compiling through a cache of this run's
+	// (boundary.Runner.CacheDir), so no guest's compiled modules stay in the heap
+	// that host-handles' forced collections mark.
+	cache, err := os.MkdirTemp("", "alloclab-boundary-")
+	if err != nil {
+		return fmt.Errorf("compilation cache: %w", err)
+	}
+	defer os.RemoveAll(cache)
+	runner := boundary.NewRunner(nil, engine, o.short, o.timeout)
+	runner.CacheDir = cache
 
 	type key struct{ guest, scenario string }
 	failed := map[key]bool{}

@@ -175,7 +175,7 @@ func (r *Runner) runDensity(ctx context.Context, g *harness.Guest, unchecked boo
 	}
 	for _, policy := range DensityPolicies {
 		parts := []Part{{"policy", string(policy)}}
-		run, err := RunDensity(ctx, r.Lab, r.Engine, g, policy, DensityBudgetFor(r.Short))
+		run, err := RunDensity(ctx, r.lab, r.Engine, g, policy, DensityBudgetFor(r.Short))
 		if errors.Is(err, ErrDensityUnsupported) {
 			return err
 		}

@@ -2,6 +2,8 @@ package boundary
 
 import (
 	"context"
+	"io/fs"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -147,5 +149,78 @@ func TestEveryGuestRunsTheScenarios(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCacheDirRunsEachGuestOnItsOwnLab runs host-handles and leak-check, short,
+// twice on a runner with a CacheDir and once on a shared lab: the exact metrics
+// agree, the first Run put the guest's compiled code in the cache, the second
+// compiled nothing new, and no lab outlives a Run.
+func TestCacheDirRunsEachGuestOnItsOwnLab(t *testing.T) {
+	ctx := context.Background()
+	g := labtest.Guest(t, "freelist")
+	dir := t.TempDir()
+	own := NewRunner(nil, harness.Compiler, true, 0)
+	own.CacheDir = dir
+	shared := NewRunner(labtest.Lab(t), harness.Compiler, true, 0)
+	run := func(r *Runner) map[string]*Result {
+		t.Helper()
+		lines := map[string]*Result{}
+		for _, sc := range []string{ScenarioHandles, ScenarioLeak} {
+			err := r.Run(ctx, sc, g, false, func(res *Result) error {
+				lines[res.Name()] = res
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", sc, err)
+			}
+			if r.lab != nil {
+				t.Fatalf("%s: the runner still holds a lab after Run", sc)
+			}
+		}
+		return lines
+	}
+	files := func() int {
+		t.Helper()
+		n := 0
+		err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				n++
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	want := run(shared)
+	first := run(own)
+	cached := files()
+	if cached == 0 {
+		t.Fatalf("nothing compiled into %s", dir)
+	}
+	second := run(own)
+	if n := files(); n != cached {
+		t.Errorf("the second Run added %d files to the cache, want none: it compiled again", n-cached)
+	}
+	for _, got := range []map[string]*Result{first, second} {
+		if len(got) != len(want) {
+			t.Fatalf("%d lines, want %d", len(got), len(want))
+		}
+		for name, w := range want {
+			res := got[name]
+			if res == nil {
+				t.Fatalf("no line %s", name)
+			}
+			for _, v := range w.Values {
+				if u, _ := results.Lookup(v.Unit); !u.Exact {
+					continue
+				}
+				if b, ok := res.Value(v.Unit); !ok || b != v.Value {
+					t.Errorf("%s: %s is %v on its own lab, %v on a shared one", name, v.Unit, b, v.Value)
+				}
+			}
+		}
 	}
 }
